@@ -1,0 +1,138 @@
+"""LadybugDB, the embedded default store: a local database file, no server.
+
+Bulk loads go through ``COPY FROM`` Arrow tables inside one transaction (row-by-row ``MERGE`` of
+relationships is orders of magnitude slower). LadybugDB is single-writer and its connection is
+not thread-safe, so every call holds one lock; the HTTP API relies on that.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from fraudrings.graph import schema
+from fraudrings.graph.store import GraphStore, Statement, StoreError, default_ladybug_path
+
+_ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "DOUBLE": pa.float64(),
+          "STRING[]": pa.list_(pa.string())}
+
+
+def ddl() -> list[str]:
+    """CREATE statements for every node and relationship table of the schema."""
+    statements = []
+    for kind in schema.NODE_KINDS:
+        columns = ", ".join(f"{p.name} {p.type}" for p in kind.properties)
+        statements.append(
+            f"CREATE NODE TABLE IF NOT EXISTS {kind.label}({columns}, PRIMARY KEY({kind.key}))"
+        )
+    for link in schema.LINKS:
+        statements.append(
+            f"CREATE REL TABLE IF NOT EXISTS {link.type}(FROM Application TO {link.target})"
+        )
+    statements.append(f"CREATE REL TABLE IF NOT EXISTS {schema.IN_RING}(FROM Application TO Ring)")
+    return statements
+
+
+class LadybugStore(GraphStore):
+    backend = "ladybug"
+
+    def __init__(self, path: str | Path | None = None, read_only: bool = False) -> None:
+        import ladybug  # lazily: only this backend needs it
+
+        self.path = Path(path) if path else default_ladybug_path()
+        if self.path.parent and not self.path.parent.exists():
+            raise StoreError(f"cannot open LadybugDB at {self.path}: no folder {self.path.parent}")
+        try:
+            self._db = ladybug.Database(str(self.path), read_only=read_only)
+            self._conn = ladybug.Connection(self._db)
+        except RuntimeError as exc:
+            raise StoreError(f"cannot open LadybugDB at {self.path}: {exc}") from None
+        self._lock = threading.RLock()
+
+    def describe(self) -> str:
+        return f"ladybug:{self.path}"
+
+    def ensure_schema(self) -> None:
+        with self._lock:
+            for statement in ddl():
+                self._conn.execute(statement)
+
+    def _execute(self, cypher: str, params: Mapping[str, Any] | None) -> Any:
+        return self._conn.execute(cypher, dict(params or {}))
+
+    def query(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict]:
+        with self._lock:
+            result = self._execute(cypher, params)
+            names = result.get_column_names()
+            rows = [dict(zip(names, row)) for row in result.get_all()]
+            result.close()
+            return rows
+
+    def query_frame(self, cypher: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        with self._lock:
+            result = self._execute(cypher, params)
+            frame = result.get_as_arrow().to_pandas()
+            result.close()
+            return frame
+
+    def write(self, statements: Sequence[Statement]) -> None:
+        with self._lock:
+            self._conn.execute("BEGIN TRANSACTION")
+            try:
+                for cypher, params in statements:
+                    self._execute(cypher, params)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def bulk_insert(
+        self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame]
+    ) -> None:
+        tables = [(label, _node_table(label, frame)) for label, frame in nodes.items()]
+        tables += [(rel, _rel_table(frame)) for rel, frame in rels.items()]
+        tables = [(name, table) for name, table in tables if table.num_rows]
+        if not tables:
+            return
+        with self._lock:
+            self._conn.execute("BEGIN TRANSACTION")
+            try:
+                for name, arrow_rows in tables:  # COPY reads the local by its name
+                    if name not in schema.LABELS and name not in schema.REL_TYPES:
+                        raise KeyError(f"{name!r} is not in the schema")
+                    self._conn.execute(f"COPY {name} FROM arrow_rows")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            if getattr(self, "_conn", None) is not None:
+                self._conn.close()
+                self._db.close()
+                self._conn = None
+
+
+def _node_table(label: str, frame: pd.DataFrame) -> pa.Table:
+    """An Arrow table with exactly the schema's columns, in order, typed (missing = null)."""
+    kind = schema.node_kind(label)
+    arrays = []
+    for prop in kind.properties:
+        if prop.name in frame.columns:
+            arrays.append(pa.array(frame[prop.name], type=_ARROW[prop.type], from_pandas=True))
+        else:
+            arrays.append(pa.nulls(len(frame), type=_ARROW[prop.type]))
+    return pa.Table.from_arrays(arrays, names=[p.name for p in kind.properties])
+
+
+def _rel_table(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_arrays(
+        [pa.array(frame["from"], type=pa.string()), pa.array(frame["to"], type=pa.string())],
+        names=["from", "to"],
+    )

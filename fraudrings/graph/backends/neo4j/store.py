@@ -1,0 +1,169 @@
+"""Neo4j over Bolt with the official driver: the server store investigators use in Browser.
+
+Bulk loads are batched ``UNWIND`` statements in managed write transactions, one transaction
+per batch of applications with their identifier nodes and relationships, after the uniqueness
+constraints exist (they make every ``MATCH``/``MERGE`` on a key an index seek).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from fraudrings.graph import schema
+from fraudrings.graph.store import GraphStore, Statement, StoreError
+
+#: Rows per UNWIND statement: large enough to amortise round trips, small enough for the heap.
+BATCH_ROWS = 20_000
+
+
+def constraints() -> list[str]:
+    out = []
+    for kind in schema.NODE_KINDS:
+        out.append(
+            f"CREATE CONSTRAINT {kind.label.lower()}_{kind.key} IF NOT EXISTS "
+            f"FOR (n:{kind.label}) REQUIRE n.{kind.key} IS UNIQUE"
+        )
+    out.append(
+        "CREATE INDEX application_applied_at IF NOT EXISTS FOR (n:Application) ON (n.applied_at)"
+    )
+    return out
+
+
+class Neo4jStore(GraphStore):
+    backend = "neo4j"
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        database: str | None = None,
+    ) -> None:
+        import neo4j  # lazily: only this backend needs it
+        from neo4j.exceptions import AuthError, ServiceUnavailable
+
+        self.uri = uri or os.environ.get("NEO4J_URI") or "bolt://127.0.0.1:7687"
+        self.user = user or os.environ.get("NEO4J_USER") or "neo4j"
+        password = password or os.environ.get("NEO4J_PASSWORD") or _local_password()
+        self.database = database or os.environ.get("NEO4J_DATABASE") or "neo4j"
+        self._driver = neo4j.GraphDatabase.driver(self.uri, auth=(self.user, password or ""))
+        try:
+            self._driver.verify_connectivity()
+        except AuthError:
+            self._driver.close()
+            raise StoreError(
+                f"Neo4j at {self.uri} refused user {self.user!r}: wrong password "
+                "(set NEO4J_PASSWORD or --neo4j-password)"
+            ) from None
+        except (ServiceUnavailable, OSError, ValueError) as exc:
+            self._driver.close()
+            raise StoreError(
+                f"cannot reach Neo4j at {self.uri}: {type(exc).__name__} "
+                "(is it running? `scripts/neo4j start`)"
+            ) from None
+
+    def describe(self) -> str:
+        return f"neo4j:{self.uri}/{self.database}"
+
+    def ensure_schema(self) -> None:
+        with self._driver.session(database=self.database) as session:
+            for statement in constraints():
+                session.run(statement).consume()
+
+    def query(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict]:
+        records, _, _ = self._driver.execute_query(
+            cypher, dict(params or {}), database_=self.database, routing_="r"
+        )
+        return [record.data() for record in records]
+
+    def query_frame(self, cypher: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        with self._driver.session(database=self.database) as session:
+            result = session.run(cypher, dict(params or {}))
+            keys = result.keys()
+            return pd.DataFrame([r.values() for r in result], columns=keys)
+
+    def write(self, statements: Sequence[Statement]) -> None:
+        def work(tx: Any) -> None:
+            for cypher, params in statements:
+                tx.run(cypher, dict(params)).consume()
+
+        with self._driver.session(database=self.database) as session:
+            session.execute_write(work)
+
+    def bulk_insert(
+        self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame]
+    ) -> None:
+        """Applications in batches; each batch carries its identifier nodes and relationships
+        in the same transaction, so an interrupted load leaves whole applications only."""
+        apps = nodes.get("Application", pd.DataFrame())
+        other = {label: frame for label, frame in nodes.items() if label != "Application"}
+        # Identifier nodes first, in their own batches: MERGE makes them safe to repeat.
+        for label, frame in other.items():
+            kind = schema.node_kind(label)
+            for start in range(0, len(frame), BATCH_ROWS):
+                chunk = _records(frame.iloc[start : start + BATCH_ROWS])
+                self.write(
+                    [(f"UNWIND $rows AS r MERGE (n:{kind.label} {{{kind.key}: r.{kind.key}}}) "
+                      "SET n += r", {"rows": chunk})]
+                )
+        if apps.empty:
+            # relationships between existing nodes only (e.g. ring write-back)
+            self._write_rels(rels, None)
+            return
+        ids = apps["application_id"]
+        for start in range(0, len(apps), BATCH_ROWS):
+            chunk = apps.iloc[start : start + BATCH_ROWS]
+            batch_ids = set(ids.iloc[start : start + BATCH_ROWS])
+            statements: list[Statement] = [
+                ("UNWIND $rows AS r CREATE (a:Application) SET a = r", {"rows": _records(chunk)})
+            ]
+            statements += self._rel_statements(rels, batch_ids)
+            self.write(statements)
+
+    def _rel_statements(
+        self, rels: Mapping[str, pd.DataFrame], batch_ids: set[str] | None
+    ) -> list[Statement]:
+        statements: list[Statement] = []
+        for rel_type, frame in rels.items():
+            if rel_type == schema.IN_RING:
+                target, key = "Ring", "ring_id"
+            else:
+                link = schema.link(rel_type)
+                target, key = link.target, schema.node_kind(link.target).key
+            part = frame if batch_ids is None else frame[frame["from"].isin(batch_ids)]
+            for start in range(0, len(part), BATCH_ROWS):
+                pairs = part.iloc[start : start + BATCH_ROWS]
+                statements.append((
+                    f"UNWIND $pairs AS p MATCH (a:Application {{application_id: p[0]}}) "
+                    f"MATCH (n:{target} {{{key}: p[1]}}) CREATE (a)-[:{rel_type}]->(n)",
+                    {"pairs": pairs[["from", "to"]].values.tolist()},
+                ))
+        return statements
+
+    def _write_rels(self, rels: Mapping[str, pd.DataFrame], batch_ids: set[str] | None) -> None:
+        statements = self._rel_statements(rels, batch_ids)
+        if statements:
+            self.write(statements)
+
+    def close(self) -> None:
+        self._driver.close()
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as plain dicts without nulls (Neo4j stores an absent property, not a null)."""
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [{k: v for k, v in row.items() if v is not None} for row in clean.to_dict("records")]
+
+
+def _local_password() -> str | None:
+    """The password that ``scripts/neo4j`` generated for the local server, if there is one."""
+    try:
+        from fraudrings.graph.backends.neo4j import server
+
+        return server.password()
+    except Exception:
+        return None

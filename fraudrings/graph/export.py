@@ -1,0 +1,85 @@
+"""The graph of a store as plain frames: the input of ring assembly and of the GNN.
+
+One query per relationship type, the same texts on both stores. Row order of ``applications``
+is the node order every array built from an export uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fraudrings.graph import schema
+from fraudrings.graph.store import GraphStore
+
+APPLICATION_COLUMNS = (
+    "application_id", "applicant_id", "applied_at", "amount", "term_months", "product",
+    "is_fraud", "fpd",
+)
+
+
+@dataclass
+class GraphExport:
+    applications: pd.DataFrame  # APPLICATION_COLUMNS, sorted by (applied_at, application_id)
+    links: dict[str, pd.DataFrame]  # relationship type -> (app: row index, value: str)
+    schema_version: int = schema.SCHEMA_VERSION
+
+    @property
+    def n(self) -> int:
+        return len(self.applications)
+
+    def index_of(self, application_ids: pd.Series) -> np.ndarray:
+        lookup = pd.Series(np.arange(self.n), index=self.applications["application_id"])
+        return lookup.reindex(application_ids).to_numpy()
+
+
+def export_graph(store: GraphStore, since: int | None = None) -> GraphExport:
+    """Export applications and their links (optionally only applications newer than
+    ``since`` plus every application sharing an identifier with one of them)."""
+    columns = ", ".join(f"a.{c} AS {c}" for c in APPLICATION_COLUMNS)
+    apps = store.query_frame(f"MATCH (a:Application) RETURN {columns}")
+    if apps.empty:
+        apps = pd.DataFrame(columns=list(APPLICATION_COLUMNS))
+    apps = apps.sort_values(["applied_at", "application_id"], kind="stable").reset_index(drop=True)
+    for column in ("is_fraud", "fpd", "term_months", "applied_at"):
+        apps[column] = pd.array(apps[column], dtype="Int64")
+    apps["amount"] = pd.to_numeric(apps["amount"], errors="coerce")
+    position = pd.Series(np.arange(len(apps)), index=apps["application_id"].to_numpy())
+    links: dict[str, pd.DataFrame] = {}
+    for link in schema.LINKS:
+        key = schema.node_kind(link.target).key
+        frame = store.query_frame(
+            f"MATCH (a:Application)-[:{link.type}]->(n:{link.target}) "
+            f"RETURN a.application_id AS application_id, n.{key} AS value"
+        )
+        if frame.empty:
+            links[link.type] = pd.DataFrame({"app": np.zeros(0, dtype=np.int64),
+                                             "value": pd.Series([], dtype=object)})
+            continue
+        app = position.reindex(frame["application_id"]).to_numpy()
+        links[link.type] = pd.DataFrame({"app": app.astype(np.int64),
+                                         "value": frame["value"].to_numpy()})
+    export = GraphExport(apps, links)
+    if since is not None:
+        export = neighbourhood_of_recent(export, since)
+    return export
+
+
+def neighbourhood_of_recent(export: GraphExport, since: int) -> GraphExport:
+    """Keep applications newer than ``since`` and those sharing an identifier with them."""
+    recent = export.applications["applied_at"].to_numpy(dtype="float64", na_value=0) >= since
+    keep = recent.copy()
+    for frame in export.links.values():
+        touched = frame.loc[recent[frame["app"].to_numpy()], "value"].unique()
+        keep[frame.loc[frame["value"].isin(touched), "app"].to_numpy()] = True
+    old_to_new = np.full(export.n, -1, dtype=np.int64)
+    old_to_new[keep] = np.arange(int(keep.sum()))
+    apps = export.applications[keep].reset_index(drop=True)
+    links = {}
+    for rel, frame in export.links.items():
+        mask = keep[frame["app"].to_numpy()]
+        links[rel] = pd.DataFrame({"app": old_to_new[frame["app"].to_numpy()[mask]],
+                                   "value": frame["value"].to_numpy()[mask]})
+    return GraphExport(apps, links)

@@ -1,0 +1,112 @@
+"""The one execution seam between fraudrings and a graph database.
+
+Everything above ``graph/`` talks to a :class:`GraphStore`: it runs a Cypher text with
+parameters, runs several statements in one transaction, and bulk-inserts frames of new nodes
+and relationships. Only the backends (``graph/backends/<name>/``) know which database is behind
+it; they are imported lazily so that a LadybugDB user never needs the Neo4j driver and the
+other way round.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fraudrings.graph import schema
+
+Statement = tuple[str, Mapping[str, Any]]
+
+BACKENDS = {
+    "ladybug": "fraudrings.graph.backends.ladybug.store:LadybugStore",
+    "neo4j": "fraudrings.graph.backends.neo4j.store:Neo4jStore",
+}
+
+
+class StoreError(RuntimeError):
+    """A store cannot be opened or reached; the message is fit for a one-line CLI error."""
+
+
+class GraphStore(ABC):
+    """A graph database holding the portfolio graph of :mod:`fraudrings.graph.schema`."""
+
+    backend: str = ""
+
+    # -- the seam: every backend implements exactly these -------------------------------------
+    @abstractmethod
+    def query(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict]:
+        """Run one Cypher text and return its rows as dicts (column name -> value)."""
+
+    @abstractmethod
+    def query_frame(self, cypher: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run one Cypher text and return its rows as a DataFrame (for large results)."""
+
+    @abstractmethod
+    def write(self, statements: Sequence[Statement]) -> None:
+        """Run statements in one transaction: all of them take effect or none does."""
+
+    @abstractmethod
+    def bulk_insert(
+        self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame]
+    ) -> None:
+        """Insert new nodes (label -> frame of properties) and relationships (type -> frame
+        with ``from``/``to`` keys) in one transaction. Callers guarantee the nodes are new."""
+
+    @abstractmethod
+    def ensure_schema(self) -> None:
+        """Create tables / constraints for :mod:`schema` if they are missing."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- shared conveniences, written once on top of the seam --------------------------------
+    def describe(self) -> str:
+        return self.backend
+
+    def count(self, label: str) -> int:
+        kind = schema.node_kind(label)
+        rows = self.query(f"MATCH (n:{kind.label}) RETURN count(n) AS n")
+        return int(rows[0]["n"]) if rows else 0
+
+    def count_rels(self, rel_type: str) -> int:
+        if rel_type not in schema.REL_TYPES:
+            raise KeyError(f"no relationship {rel_type!r} in the schema")
+        rows = self.query(f"MATCH ()-[r:{rel_type}]->() RETURN count(r) AS n")
+        return int(rows[0]["n"]) if rows else 0
+
+    def clear(self) -> None:
+        """Delete every node and relationship (the schema stays)."""
+        for kind in schema.NODE_KINDS:
+            self.write([(f"MATCH (n:{kind.label}) DETACH DELETE n", {})])
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def default_ladybug_path() -> Path:
+    return Path(os.environ.get("FRAUDRINGS_DB", "fraudrings.lbug"))
+
+
+def open_store(backend: str | None = None, **options: Any) -> GraphStore:
+    """Open a store by name ("ladybug" — the default — or "neo4j"), importing it lazily.
+
+    Options not given fall back to the environment: ``FRAUDRINGS_STORE``, ``FRAUDRINGS_DB``
+    (LadybugDB directory) and ``NEO4J_URI`` / ``NEO4J_USER`` / ``NEO4J_PASSWORD`` /
+    ``NEO4J_DATABASE``.
+    """
+    backend = (backend or os.environ.get("FRAUDRINGS_STORE") or "ladybug").lower()
+    if backend not in BACKENDS:
+        raise StoreError(f"unknown store {backend!r}: choose one of {', '.join(BACKENDS)}")
+    module_name, _, class_name = BACKENDS[backend].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    store = cls(**{k: v for k, v in options.items() if v is not None})
+    store.ensure_schema()
+    return store

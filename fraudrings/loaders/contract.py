@@ -1,0 +1,274 @@
+"""The applications table: reading, validating and normalising the input contract.
+
+``read_applications`` turns a CSV, Parquet or JSON Lines file into a :class:`Batch`: the clean,
+normalised rows ready for the store and the quarantined rows with the reason each was refused.
+Nothing is silently dropped: every input row ends up in exactly one of the two (exact duplicate
+rows are folded into one and counted).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fraudrings.graph.schema import (
+    CONTRACT_FIELDS,
+    IDENTIFIER_FIELDS,
+    REQUIRED_FIELDS,
+    check_name,
+)
+from fraudrings.loaders.normalise import (
+    normalise_email,
+    normalise_phone,
+    normalise_token,
+    split_contacts,
+)
+
+#: Longest identifier or text value accepted; longer values are almost certainly garbage.
+MAX_VALUE_LENGTH = 256
+#: Lowest accepted application time (1990-01-01): older stamps are typos or epoch zeros.
+MIN_EPOCH = 631152000
+
+_TRUE = {"1", "true", "t", "yes", "y"}
+_FALSE = {"0", "false", "f", "no", "n"}
+LINK_FIELDS = ("applicant_id", "applied_at", *IDENTIFIER_FIELDS)
+
+
+class ContractError(ValueError):
+    """The file as a whole cannot be read against the contract (nothing was loaded)."""
+
+
+@dataclass
+class Batch:
+    """Normalised applications plus the rows that were refused."""
+
+    rows: pd.DataFrame  # one row per application, normalised (see ``normalise_frame``)
+    quarantine: pd.DataFrame  # the raw input row, plus ``_line`` and ``_reason``
+    duplicates: int = 0  # exact duplicate rows folded into one
+    source: str = ""
+    extra_columns: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.rows) + len(self.quarantine) + self.duplicates
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV, Parquet or JSON Lines file as strings (types are checked by the contract)."""
+    path = Path(path)
+    if not path.exists():
+        raise ContractError(f"no such file: {path}")
+    if path.is_dir():
+        raise ContractError(f"{path} is a directory, not an applications file")
+    suffix = "".join(path.suffixes[-2:]).lower()
+    try:
+        if suffix.endswith((".parquet", ".pq")):
+            frame = pd.read_parquet(path)
+        elif suffix.endswith((".jsonl", ".ndjson", ".json")):
+            frame = pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+        elif suffix.endswith((".csv", ".csv.gz", ".txt")):
+            frame = pd.read_csv(
+                path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8"
+            )
+        else:
+            raise ContractError(
+                f"{path.name}: unknown file type (expected .csv, .parquet or .jsonl)"
+            )
+    except ContractError:
+        raise
+    except Exception as exc:  # pandas and pyarrow raise many kinds; the user needs one line
+        raise ContractError(f"cannot read {path.name}: {exc}") from None
+    return frame
+
+
+def to_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as a stripped string, absent as ''. Typed inputs (Parquet) become text too."""
+    out = {}
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            text = series.astype(object).where(series.notna(), "")
+            out[column] = text.map(_cell_text)
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            text = series.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+            out[column] = text.where(series.notna(), "")
+        elif pd.api.types.is_float_dtype(series):
+            as_int = series.dropna()
+            if len(as_int) and (as_int == as_int.round()).all():
+                text = series.astype("Int64").astype(str)
+            else:
+                text = series.astype(str)
+            out[column] = text.where(series.notna(), "")
+        else:
+            out[column] = series.astype(str).where(series.notna(), "")
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _cell_text(value: object) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (list, tuple, np.ndarray)):  # JSON lists of contact phones
+        return ";".join(str(v).strip() for v in value)
+    return str(value).strip()
+
+
+def _hash(frame: pd.DataFrame, columns: Iterable[str]) -> pd.Series:
+    """A stable 64-bit content hash per row (pandas' keyed hash, vectorised)."""
+    text = pd.DataFrame(
+        {c: frame[c].astype(object).where(frame[c].notna(), "").astype(str) for c in columns}
+    )
+    hashed = pd.util.hash_pandas_object(text, index=False)
+    return hashed.map("{:016x}".format)
+
+
+def read_applications(
+    path: str | Path, *, phone_country: str = "7", phone_trunk: str = "8"
+) -> Batch:
+    """Read one applications file against the contract."""
+    raw = read_table(path)
+    return validate(raw, source=str(path), phone_country=phone_country, phone_trunk=phone_trunk)
+
+
+def validate(
+    raw: pd.DataFrame,
+    *,
+    source: str = "",
+    phone_country: str = "7",
+    phone_trunk: str = "8",
+) -> Batch:
+    """Validate and normalise a raw table; see the module docstring."""
+    raw = raw.copy()
+    raw.columns = [str(c).strip() for c in raw.columns]
+    missing = [c for c in REQUIRED_FIELDS if c not in raw.columns]
+    if missing:
+        raise ContractError(
+            f"{Path(source).name or 'input'}: missing required column(s) {', '.join(missing)}"
+            f"; found {', '.join(map(str, raw.columns[:12])) or 'no columns'}"
+        )
+    text = to_text(raw)
+    text.insert(0, "_line", np.arange(2, len(text) + 2))  # file line, header is line 1
+    for column in CONTRACT_FIELDS:
+        if column not in text.columns:
+            text[column] = ""
+    extra_columns = [c for c in raw.columns if c not in CONTRACT_FIELDS]
+    for column in extra_columns:
+        try:
+            check_name(column)
+        except ValueError:
+            raise ContractError(
+                f"column name {column!r} is not a valid property name "
+                "(letters, digits and _; not starting with a digit)"
+            ) from None
+
+    reasons = pd.Series("", index=text.index, dtype=object)
+
+    def refuse(mask: pd.Series, reason: str) -> None:
+        mask = mask & (reasons == "")
+        reasons[mask] = reason
+
+    for column in REQUIRED_FIELDS:
+        refuse(text[column] == "", f"missing required field: {column}")
+    for column in CONTRACT_FIELDS:
+        refuse(text[column].str.len() > MAX_VALUE_LENGTH, f"value too long: {column}")
+
+    applied = pd.to_datetime(text["applied_at"], utc=True, errors="coerce", format="ISO8601")
+    # resolution-independent (pandas may hold s, ms, us or ns): seconds since the epoch
+    epoch = ((applied - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).fillna(0)
+    refuse(applied.isna() & (text["applied_at"] != ""), "unparseable time: applied_at")
+    refuse((epoch < MIN_EPOCH) & applied.notna(), "implausible time: applied_at before 1990")
+
+    amount = pd.to_numeric(text["amount"].where(text["amount"] != ""), errors="coerce")
+    refuse(amount.isna() & (text["amount"] != ""), "wrong type: amount is not a number")
+    refuse(amount < 0, "wrong value: amount is negative")
+    term = pd.to_numeric(text["term_months"].where(text["term_months"] != ""), errors="coerce")
+    refuse(
+        (term.isna() & (text["term_months"] != "")) | (term.notna() & (term != term.round())),
+        "wrong type: term_months is not a whole number",
+    )
+    refuse(term < 0, "wrong value: term_months is negative")
+    outcomes = {}
+    for column in ("is_fraud", "fpd"):
+        lowered = text[column].str.lower()
+        known = lowered.isin(_TRUE | _FALSE)
+        refuse((lowered != "") & ~known, f"wrong type: {column} must be 1, 0 or empty")
+        outcomes[column] = lowered.map(lambda v: 1 if v in _TRUE else 0 if v in _FALSE else None)
+
+    rows = pd.DataFrame(
+        {
+            "application_id": text["application_id"],
+            "applicant_id": text["applicant_id"],
+            "applied_at": epoch.astype("int64"),
+            "amount": amount.astype("float64"),
+            "term_months": term.astype("Int64"),
+            "product": text["product"].str.lower().replace("", None),
+            "is_fraud": pd.array(outcomes["is_fraud"], dtype="Int64"),
+            "fpd": pd.array(outcomes["fpd"], dtype="Int64"),
+            "phone": normalise_phone(text["phone"], phone_country, phone_trunk),
+            "contact_phones": split_contacts(text["contact_phones"], phone_country, phone_trunk),
+            "email": normalise_email(text["email"]),
+            **{
+                f: normalise_token(text[f])
+                for f in ("device_id", "merchant_id", "agent_id", "ip", "address", "bank_account")
+            },
+        },
+        index=text.index,
+    )
+    rows["extra"] = (
+        text[extra_columns].apply(
+            lambda r: json.dumps({k: v for k, v in r.items() if v != ""}, sort_keys=True), axis=1
+        )
+        if extra_columns
+        else "{}"
+    )
+    keyed = rows.assign(contact_phones=rows["contact_phones"].map(";".join))
+    rows["link_hash"] = _hash(keyed, LINK_FIELDS)
+    rows["content_hash"] = _hash(keyed, (*CONTRACT_FIELDS, "extra"))
+
+    # Duplicate ids: identical rows fold into one; differing rows all go to quarantine, since
+    # choosing one of them would be a silent guess.
+    ok = reasons == ""
+    dup_ids = rows["application_id"].where(ok)
+    dup_mask = dup_ids.duplicated(keep=False) & ok
+    duplicates = 0
+    if dup_mask.any():
+        groups = rows[dup_mask].groupby("application_id")["content_hash"].nunique()
+        conflicting = set(groups[groups > 1].index)
+        refuse(
+            rows["application_id"].isin(conflicting) & ok,
+            "duplicate application_id with different content",
+        )
+        same = dup_mask & ~rows["application_id"].isin(conflicting)
+        extra_copies = same & rows["application_id"].duplicated(keep="first")
+        duplicates = int(extra_copies.sum())
+        reasons[extra_copies] = "\x00dup"  # folded, neither loaded nor quarantined
+
+    bad = (reasons != "") & (reasons != "\x00dup")
+    quarantine = raw.loc[bad].copy()
+    quarantine.insert(0, "_line", text.loc[bad, "_line"])
+    quarantine.insert(1, "_reason", reasons[bad])
+    good = rows.loc[reasons == ""].reset_index(drop=True)
+    return Batch(
+        rows=good,
+        quarantine=quarantine.reset_index(drop=True),
+        duplicates=duplicates,
+        source=source,
+        extra_columns=extra_columns,
+    )
+
+
+def write_quarantine(batch: Batch, path: str | Path) -> Path | None:
+    """Write the refused rows with their reasons; remove a stale file when nothing was refused."""
+    path = Path(path)
+    if batch.quarantine.empty:
+        if path.exists():
+            path.unlink()
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    batch.quarantine.to_csv(path, index=False)
+    return path
