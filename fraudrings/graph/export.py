@@ -83,3 +83,29 @@ def neighbourhood_of_recent(export: GraphExport, since: int) -> GraphExport:
         links[rel] = pd.DataFrame({"app": old_to_new[frame["app"].to_numpy()[mask]],
                                    "value": frame["value"].to_numpy()[mask]})
     return GraphExport(apps, links)
+
+
+def export_rows(rows: pd.DataFrame) -> GraphExport:
+    """The export a store would give for these normalised rows, without a store (tests,
+    benchmarks and tuning loops use it; a store's export of the same rows is identical)."""
+    rows = rows.reset_index(drop=True)
+    apps = rows[list(APPLICATION_COLUMNS)].copy()
+    apps = apps.sort_values(["applied_at", "application_id"], kind="stable")
+    order = apps.index.to_numpy()
+    apps = apps.reset_index(drop=True)
+    for column in ("is_fraud", "fpd", "term_months", "applied_at"):
+        apps[column] = pd.array(apps[column], dtype="Int64")
+    position = np.empty(len(rows), dtype=np.int64)
+    position[order] = np.arange(len(rows))  # input row -> sorted position
+    links = {}
+    for link in schema.LINKS:
+        values = rows[link.field]
+        frame = pd.DataFrame({"row": np.arange(len(rows)), "value": values.to_numpy()})
+        if link.multi:
+            frame = frame.explode("value")
+        frame = frame[frame["value"].notna()].drop_duplicates()
+        links[link.type] = pd.DataFrame({
+            "app": position[frame["row"].to_numpy(dtype=np.int64)],
+            "value": frame["value"].to_numpy(dtype=object),
+        }).sort_values(["app", "value"], kind="stable").reset_index(drop=True)
+    return GraphExport(apps, links)

@@ -122,18 +122,37 @@ def load_batch(store: GraphStore, batch: Batch, progress: Progress | None = None
     tick("inserting", len(new_rows), len(new_rows))
 
     if len(updates):
-        records = updates[["application_id", *UPDATABLE]].astype(object)
-        records = records.where(records.notna(), None).to_dict("records")
-        sets = ", ".join(f"a.{p} = r.{p}" for p in UPDATABLE)
-        store.write([(
-            f"UNWIND $rows AS r MATCH (a:Application {{application_id: r.application_id}}) "
-            f"SET {sets}", {"rows": records},
-        )])
+        store.write(update_statements(updates))
     report.updated = len(updates)
     report.quarantined = sum(reasons.values())
     report.reasons = dict(reasons)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def update_statements(updates: pd.DataFrame) -> list[tuple[str, Mapping[str, Any]]]:
+    """SET the updatable properties of stored applications.
+
+    One statement per property and per null / not-null, because a parameter list whose values
+    are all null has no type an engine can infer (LadybugDB would guess STRING).
+    """
+    statements: list[tuple[str, Mapping[str, Any]]] = []
+    ids = updates["application_id"].tolist()
+    for prop in UPDATABLE:
+        values = [_plain(v) for v in updates[prop].tolist()]
+        present = [{"id": i, "v": v} for i, v in zip(ids, values) if v is not None]
+        absent = [i for i, v in zip(ids, values) if v is None]
+        if present:
+            statements.append((
+                f"UNWIND $rows AS r MATCH (a:Application {{application_id: r.id}}) "
+                f"SET a.{prop} = r.v", {"rows": present},
+            ))
+        if absent:
+            statements.append((
+                f"UNWIND $ids AS id MATCH (a:Application {{application_id: id}}) "
+                f"SET a.{prop} = NULL", {"ids": absent},
+            ))
+    return statements
 
 
 def insert_new(store: GraphStore, rows: pd.DataFrame) -> None:
@@ -176,10 +195,10 @@ def insert_application(store: GraphStore, row: Mapping[str, Any]) -> None:
     """
     props = {p.name: _plain(row.get(p.name)) for p in schema.APPLICATION.properties
              if p.name in row}
-    sets = ", ".join(f"a.{k} = $props.{k}" for k in props if k != "application_id")
+    props = {k: v for k, v in props.items() if v is not None}  # absent, not a typed null
+    sets = ", ".join(f"a.{k} = ${k}" for k in props if k != "application_id")
     statements: list[tuple[str, Mapping[str, Any]]] = [(
-        f"MERGE (a:Application {{application_id: $props.application_id}}) SET {sets}",
-        {"props": props},
+        f"MERGE (a:Application {{application_id: $application_id}}) SET {sets}", props,
     )]
     for link in schema.LINKS:
         value = row.get(link.field)

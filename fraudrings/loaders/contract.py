@@ -71,7 +71,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if suffix.endswith((".parquet", ".pq")):
             frame = pd.read_parquet(path)
         elif suffix.endswith((".jsonl", ".ndjson", ".json")):
-            frame = pd.read_json(path, lines=True, dtype=False, convert_dates=False)
+            frame = pd.read_json(path, lines=True, dtype=False)
         elif suffix.endswith((".csv", ".csv.gz", ".txt")):
             frame = pd.read_csv(
                 path, dtype=str, keep_default_na=False, na_values=[], encoding="utf-8"
@@ -94,7 +94,10 @@ def to_text(frame: pd.DataFrame) -> pd.DataFrame:
         series = frame[column]
         if series.dtype == object or pd.api.types.is_string_dtype(series):
             text = series.astype(object).where(series.notna(), "")
-            out[column] = text.map(_cell_text)
+            if column == "contact_phones":  # JSON Lines may give a list
+                out[column] = text.map(_cell_text)
+            else:
+                out[column] = text.astype(str).str.strip()
         elif pd.api.types.is_datetime64_any_dtype(series):
             text = series.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
             out[column] = text.where(series.notna(), "")
@@ -205,7 +208,7 @@ def validate(
             "applicant_id": text["applicant_id"],
             "applied_at": epoch.astype("int64"),
             "amount": amount.astype("float64"),
-            "term_months": term.astype("Int64"),
+            "term_months": term.where(term == term.round()).astype("Int64"),
             "product": text["product"].str.lower().replace("", None),
             "is_fraud": pd.array(outcomes["is_fraud"], dtype="Int64"),
             "fpd": pd.array(outcomes["fpd"], dtype="Int64"),

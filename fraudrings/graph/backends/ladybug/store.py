@@ -87,9 +87,17 @@ class LadybugStore(GraphStore):
                 for cypher, params in statements:
                     self._execute(cypher, params)
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        # LadybugDB has already rolled back when a statement inside the transaction failed
+        try:
+            self._conn.execute("ROLLBACK")
+        except RuntimeError as exc:
+            if "No active transaction" not in str(exc):
+                raise
 
     def bulk_insert(
         self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame]
@@ -107,7 +115,7 @@ class LadybugStore(GraphStore):
                         raise KeyError(f"{name!r} is not in the schema")
                     self._conn.execute(f"COPY {name} FROM arrow_rows")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._rollback()
                 raise
             self._conn.execute("COMMIT")
 

@@ -1,0 +1,132 @@
+"""Loading into both real stores: counts, idempotency, updates, conflicts, one application."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from fraudrings.graph import schema
+from fraudrings.graph.load import CONFLICT, insert_application, load_batch
+from fraudrings.graph.store import GraphStore
+from fraudrings.loaders.contract import validate
+
+NASTY = "x'}) MATCH (n) DETACH DELETE n //"
+
+
+def portfolio() -> pd.DataFrame:
+    rows = []
+    for i in range(40):
+        rows.append({
+            "application_id": f"A{i:03d}",
+            "applied_at": f"2025-02-{1 + i % 28:02d}T{i % 24:02d}:15:00",
+            "applicant_id": NASTY if i == 7 else f"P{i // 2:03d}",  # repeat customers
+            "phone": f"+7 912 000-00-{i % 10:02d}",
+            "device_id": "TABLET-1" if i % 3 == 0 else f"D{i}",
+            "merchant_id": f"M{i % 4}" if i % 2 else "",
+            "agent_id": f"G{i % 5}" if i % 2 else "",
+            "email": f" User{i % 7}@Mail.test ",
+            "ip": f"10.0.{i % 3}.1",
+            "address": f"ADDR-{i % 11}",
+            "bank_account": f"ACC{i % 13}",
+            "contact_phones": f"8912000000{(i + 1) % 10};+7 912 000 00 {(i + 2) % 10:02d}",
+            "amount": str(100 + i),
+            "term_months": "12",
+            "product": "pos" if i % 2 else "online",
+            "is_fraud": "1" if i % 9 == 0 else ("0" if i < 30 else ""),
+            "fpd": "",
+            "channel": "web",
+        })
+    return pd.DataFrame(rows)
+
+
+def counts(store: GraphStore) -> dict[str, int]:
+    out = {kind.label: store.count(kind.label) for kind in schema.NODE_KINDS if kind.label != "Load"}
+    out.update({rel: store.count_rels(rel) for rel in schema.REL_TYPES})
+    return out
+
+
+@pytest.fixture(scope="module")
+def expected_counts() -> dict[str, int]:
+    frame = portfolio()
+    links = {
+        "USES_PHONE": 10, "LISTS_CONTACT": 80, "FROM_DEVICE": 40, "AT_MERCHANT": 20,
+        "KEYED_BY": 20, "USES_EMAIL": 40, "FROM_IP": 40, "AT_ADDRESS": 40, "PAYS_TO": 40,
+        "BY_APPLICANT": 40, "IN_RING": 0,
+    }
+    links["USES_PHONE"] = 40
+    devices = 1 + sum(1 for i in range(40) if i % 3)
+    return {
+        "Application": 40, "Applicant": frame["applicant_id"].nunique(), "Phone": 10,
+        "Device": devices, "Merchant": 2, "Agent": 5, "Email": 7, "Ip": 3, "Address": 11,
+        "BankAccount": 13, "Ring": 0, **links,
+    }
+
+
+def test_load_gives_the_same_counts_on_every_store(
+    store: GraphStore, expected_counts: dict[str, int]
+) -> None:
+    report = load_batch(store, validate(portfolio()))
+    assert (report.loaded, report.updated, report.unchanged, report.quarantined) == (40, 0, 0, 0)
+    assert counts(store) == expected_counts
+
+
+def test_reloading_the_same_file_changes_nothing(store: GraphStore) -> None:
+    load_batch(store, validate(portfolio()))
+    before = counts(store)
+    report = load_batch(store, validate(portfolio()))
+    assert (report.loaded, report.updated, report.unchanged) == (0, 0, 40)
+    assert counts(store) == before
+
+
+def test_outcomes_arriving_later_update_and_identifier_changes_are_refused(
+    store: GraphStore,
+) -> None:
+    load_batch(store, validate(portfolio()))
+    later = portfolio()
+    later.loc[34, "is_fraud"] = "1"  # post-loan outcome arrives
+    later.loc[35, "device_id"] = "REWRITTEN"  # history may not be rewritten
+    batch = validate(later)
+    report = load_batch(store, batch)
+    assert (report.loaded, report.updated, report.unchanged, report.quarantined) == (0, 1, 38, 1)
+    assert report.reasons == {CONFLICT: 1}
+    assert list(batch.quarantine["application_id"]) == ["A035"]
+    row = store.query("MATCH (a:Application {application_id: $id}) RETURN a.is_fraud AS f",
+                      {"id": "A034"})
+    assert row == [{"f": 1}]
+    devices = store.query(
+        "MATCH (a:Application {application_id: 'A035'})-[:FROM_DEVICE]->(d:Device) "
+        "RETURN d.value AS d")
+    assert devices == [{"d": "D35"}]
+
+
+def test_cypher_looking_strings_are_stored_as_data(store: GraphStore) -> None:
+    load_batch(store, validate(portfolio()))
+    assert store.count("Application") == 40
+    rows = store.query("MATCH (a:Application {application_id: 'A007'})-[:BY_APPLICANT]->(p) "
+                       "RETURN p.value AS v, a.applicant_id AS a")
+    assert rows == [{"v": NASTY, "a": NASTY}]
+
+
+def test_one_application_incrementally(store: GraphStore) -> None:
+    load_batch(store, validate(portfolio()))
+    new = validate(pd.DataFrame([{
+        "application_id": "NEW-1", "applied_at": "2025-03-01T00:00:00", "applicant_id": "PX",
+        "phone": "+7 912 000-00-01", "device_id": "TABLET-1", "contact_phones": "89990001122",
+        "amount": "50",
+    }])).rows.iloc[0].to_dict()
+    insert_application(store, new)
+    insert_application(store, new)  # a retry stores nothing twice
+    rows = store.query(
+        "MATCH (a:Application {application_id: 'NEW-1'})-[r]->(n) "
+        "RETURN count(r) AS links, count(DISTINCT n) AS nodes")
+    assert rows == [{"links": 4, "nodes": 4}]
+    assert store.count("Phone") == 11 and store.count("Application") == 41
+
+
+def test_a_failing_transaction_leaves_nothing_behind(store: GraphStore) -> None:
+    with pytest.raises(Exception):  # noqa: B017 - each engine raises its own error type
+        store.write([
+            ("MERGE (a:Application {application_id: 'HALF'})", {}),
+            ("THIS IS NOT CYPHER", {}),
+        ])
+    assert store.count("Application") == 0
