@@ -188,3 +188,118 @@ def neo4j(ctx: click.Context) -> None:
     from fraudrings.graph.backends.neo4j import server
 
     sys.exit(server.main(args=ctx.args, prog_name="fraudrings neo4j", standalone_mode=True))
+
+
+def _parse_params(values: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """``heuristic.param=value`` options to {heuristic: {param: value}} (typed by the catalog)."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        name, dot, param = key.partition(".")
+        if not sep or not dot:
+            raise UserError(f"--param {item!r}: expected HEURISTIC.PARAM=VALUE")
+        try:
+            value: Any = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out.setdefault(name, {})[param] = value
+    return out
+
+
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("sweep"),
+              show_default=True, help="Folder for rings.jsonl, applications.csv, report.html.")
+@click.option("--since", default=None,
+              help="Only what touches applications newer than this date (in-loan monitoring).")
+@click.option("--param", "params", multiple=True, metavar="HEURISTIC.PARAM=VALUE",
+              help="Override a heuristic parameter (repeatable).")
+@click.option("--model", default=None, help="GNN checkpoint (default: the latest trained).")
+@click.option("--no-gnn", is_flag=True, help="Heuristics and ring assembly only.")
+@click.option("--no-write", is_flag=True, help="Do not write rings and scores to the store.")
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True,
+              help="Rings to print.")
+@store_options
+def sweep(out: Path, since: str | None, params: tuple[str, ...], model: str | None,
+          no_gnn: bool, no_write: bool, top: int, store: Callable) -> None:
+    """Flag collusive rings over the whole book (or since a date) and write them back."""
+    from fraudrings.sweep.run import parse_since, run_sweep, write_outputs
+
+    since_epoch = parse_since(since)
+    heuristic_params = _parse_params(params)
+    with store() as db, progress_bar() as bar:
+        task = bar.add_task("sweep", total=None)
+        result = run_sweep(
+            db, since=since_epoch, heuristic_params=heuristic_params,
+            use_gnn=False if no_gnn else (model or True), write=not no_write,
+            progress=lambda stage: bar.update(task, description=f"sweep: {stage}"),
+        )
+        bar.update(task, description="sweep: outputs")
+        paths = write_outputs(result, out, store_name=db.describe())
+    _print_rings(result.rings[:top], len(result.rings), result.export.n)
+    console.print("  ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+    for name, path in paths.items():
+        console.print(f"  {name}: {path}")
+
+
+def _print_rings(rings: list, total: int, n: int) -> None:
+    from datetime import datetime, timezone
+
+    from rich.table import Table
+
+    table = Table("ring", "score", "apps", "applicants", "when", "tied by", "why",
+                  title=f"{total:,} rings among {n:,} applications", title_justify="left")
+    for ring in rings:
+        first = datetime.fromtimestamp(ring.first_seen, tz=timezone.utc).strftime("%Y-%m-%d")
+        kinds = sorted({s["kind"] for s in ring.shared})
+        table.add_row(ring.ring_id, f"{ring.score:.2f}", str(len(ring.members)),
+                      str(len(ring.applicants)), first, ", ".join(kinds),
+                      "; ".join(ring.reasons[:2]))
+    console.print(table)
+
+
+@main.command()
+@click.option("--sweep", "sweep_dir", type=click.Path(exists=True, file_okay=False,
+              path_type=Path), default=Path("sweep"), show_default=True,
+              help="Output folder of a sweep.")
+@click.option("--truth", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              required=True, help="ground_truth.json of a generated portfolio.")
+@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="labels.csv (default: beside the truth file).")
+@click.option("--cap", type=click.IntRange(min=2), default=50, show_default=True,
+              help="Degree cap of the capped WCC peer.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@store_options
+def evaluate(sweep_dir: Path, truth: Path, labels: Path | None, cap: int, as_json: bool,
+             store: Callable) -> None:
+    """Score a sweep against a ground truth, beside the textbook WCC peer on the same data."""
+    import pandas as pd
+
+    from fraudrings.graph.export import export_graph
+    from fraudrings.sweep.evaluate import evaluate_rings, format_table, textbook_wcc
+
+    truth_data = json.loads(truth.read_text())
+    labels = labels or truth.with_name("labels.csv")
+    label_frame = pd.read_csv(labels, dtype={"application_id": str}) if labels.exists() else None
+    rings_path = sweep_dir / "rings.jsonl"
+    if not rings_path.exists():
+        raise UserError(f"{sweep_dir} holds no rings.jsonl: run `fraudrings sweep --out` first")
+    predicted = [json.loads(line)["members"] for line in rings_path.read_text().splitlines()
+                 if line.strip()]
+    scores = pd.read_csv(sweep_dir / "applications.csv", dtype={"application_id": str})
+    with store() as db:
+        export = export_graph(db)
+    unlabelled = export.applications.loc[export.applications["is_fraud"].isna(),
+                                         "application_id"]
+    score = scores.set_index("application_id")["score"]
+    rows = [
+        evaluate_rings("fraudrings", predicted, truth_data, score, label_frame, unlabelled),
+        evaluate_rings("WCC (textbook)", textbook_wcc(export), truth_data),
+        evaluate_rings(f"WCC, degree cap {cap}", textbook_wcc(export, cap), truth_data),
+    ]
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in rows], indent=2))
+        return
+    click.echo(format_table(rows))
+    best_peer = max(rows[1].member_f1, rows[2].member_f1)
+    if best_peer > 0:
+        click.echo(f"member F1 vs the better peer: {rows[0].member_f1 / best_peer:.1f}x")

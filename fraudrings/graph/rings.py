@@ -75,6 +75,7 @@ class Ring:
     reasons: list[str]
     merchants: list[str]
     agents: list[str]
+    links: list[list[str]] = field(default_factory=list)  # [application_id, "Kind:value"]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -84,7 +85,7 @@ class Ring:
             "last_seen": self.last_seen, "merchants": self.merchants, "agents": self.agents,
             "heuristic_score": round(self.heuristic_score, 4),
             "gnn_score": round(self.gnn_score, 4), "density": round(self.density, 4),
-            "burst": round(self.burst, 4),
+            "burst": round(self.burst, 4), "links": self.links,
         }
 
 
@@ -268,6 +269,7 @@ def score_groups(export: GraphExport, groups: list[np.ndarray], links: pd.DataFr
     breadth = by_group["rel"].nunique().reindex(range(n_groups), fill_value=0).to_numpy()
     cross = inside.merge(per_ident[["group", "ident"]], on=["group", "ident"])
     cross_t = {g: np.sort(t) for g, t in cross.groupby("group")["t"]}
+    cross_links = {g: f for g, f in cross[["group", "app", "ident"]].groupby("group")}
 
     ev = evidence.assign(group=group_of[evidence["app"].to_numpy(dtype=np.int64)]) if len(
         evidence) else evidence.assign(group=pd.Series(dtype=np.int64))
@@ -332,6 +334,8 @@ def score_groups(export: GraphExport, groups: list[np.ndarray], links: pd.DataFr
             last_seen=int(when[members].max()), shared=shared, reasons=reasons,
             merchants=sorted({v for m in members for v in merchants.get(m, ())}),
             agents=sorted({v for m in members for v in agents.get(m, ())}),
+            links=sorted({(ids[a], i) for a, i in zip(cross_links[g]["app"],
+                                                       cross_links[g]["ident"])}),
         ))
     return rings
 

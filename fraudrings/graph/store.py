@@ -57,6 +57,20 @@ class GraphStore(ABC):
         """Insert new nodes (label -> frame of properties) and relationships (type -> frame
         with ``from``/``to`` keys) in one transaction. Callers guarantee the nodes are new."""
 
+    def bulk_update(self, label: str, frame: pd.DataFrame, chunk: int = 50_000) -> None:
+        """SET properties of existing nodes: ``frame`` has the label's key column and one column
+        per property to set. Portable default: UNWIND batches, one transaction each."""
+        kind = schema.node_kind(label)
+        props = [schema.check_name(c) for c in frame.columns if c != kind.key]
+        sets = ", ".join(f"n.{p} = r.{p}" for p in props)
+        clean = frame.astype(object).where(frame.notna(), None)
+        records = clean.to_dict("records")
+        for start in range(0, len(records), chunk):
+            self.write([(
+                f"UNWIND $rows AS r MATCH (n:{kind.label} {{{kind.key}: r.{kind.key}}}) "
+                f"SET {sets}", {"rows": records[start : start + chunk]},
+            )])
+
     @abstractmethod
     def ensure_schema(self) -> None:
         """Create tables / constraints for :mod:`schema` if they are missing."""

