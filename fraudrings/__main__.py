@@ -1,0 +1,3 @@
+from fraudrings.cli import main
+
+main()
