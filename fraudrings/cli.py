@@ -140,8 +140,9 @@ def load(files: tuple[Path, ...], quarantine_dir: Path, phone_country: str, phon
             with progress_bar() as bar:
                 task = bar.add_task(f"loading {path.name}", total=max(len(batch.rows), 1))
 
-                def tick(stage: str, done: int, total: int, task: Any = task, bar: Any = bar) -> None:
-                    bar.update(task, description=f"{path.name}: {stage}", completed=done)
+                def tick(stage: str, done: int, total: int, task: Any = task, bar: Any = bar,
+                         name: str = path.name) -> None:
+                    bar.update(task, description=f"{name}: {stage}", completed=done)
 
                 report = load_batch(db, batch, progress=tick)
                 bar.update(task, completed=max(len(batch.rows), 1))

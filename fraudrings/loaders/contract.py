@@ -8,7 +8,6 @@ rows are folded into one and counted).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from fraudrings.graph.store import GraphStore
 from fraudrings.graph.rings import Ring
+from fraudrings.graph.store import GraphStore
 
 CHUNK = 50_000
 

@@ -40,7 +40,7 @@ def portfolio() -> pd.DataFrame:
 
 
 def counts(store: GraphStore) -> dict[str, int]:
-    out = {kind.label: store.count(kind.label) for kind in schema.NODE_KINDS if kind.label != "Load"}
+    out = {k.label: store.count(k.label) for k in schema.NODE_KINDS if k.label != "Load"}
     out.update({rel: store.count_rels(rel) for rel in schema.REL_TYPES})
     return out
 

@@ -20,7 +20,8 @@ def rows(*lines: str) -> pd.DataFrame:
     return pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
 
 
-GOOD = "A1,2025-01-02T10:00:00,P1,+7 912 345-67-89,D1,M1,G1, Foo@X.com ,1.1.1.1,ADR,B1,,100,12,pos,,,web"
+GOOD = ("A1,2025-01-02T10:00:00,P1,+7 912 345-67-89,D1,M1,G1, Foo@X.com ,1.1.1.1,ADR,B1,,"
+        "100,12,pos,,,web")
 
 
 def test_normalises_phones_emails_and_contacts() -> None:

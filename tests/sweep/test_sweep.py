@@ -35,7 +35,7 @@ def test_sweep_writes_the_output_contract(loaded: GraphStore, tmp_path: Path) ->
     rings = [json.loads(line) for line in paths["rings"].read_text().splitlines()]
     assert rings, "a portfolio with planted rings yields rings"
     for ring in rings:
-        assert RING_KEYS <= set(ring)
+        assert set(ring) >= RING_KEYS
         assert 0 <= ring["score"] <= 1 and ring["size"] == len(ring["members"]) >= 3
         assert ring["reasons"] and ring["shared"]
         assert all({"kind", "value", "members"} <= set(s) for s in ring["shared"])

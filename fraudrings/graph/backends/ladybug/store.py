@@ -110,7 +110,7 @@ class LadybugStore(GraphStore):
         with self._lock:
             self._conn.execute("BEGIN TRANSACTION")
             try:
-                for name, arrow_rows in tables:  # COPY reads the local by its name
+                for name, arrow_rows in tables:  # noqa: B007 - COPY reads the local by name
                     if name not in schema.LABELS and name not in schema.REL_TYPES:
                         raise KeyError(f"{name!r} is not in the schema")
                     self._conn.execute(f"COPY {name} FROM arrow_rows")
