@@ -308,8 +308,11 @@ def score_groups(export: GraphExport, groups: list[np.ndarray], links: pd.DataFr
         known = bad[members][~np.isnan(bad[members])]
         bad_rate = float(known.mean()) if len(known) >= 2 else math.nan
         # Combine: a logistic of interpretable evidence (weights documented in the README).
+        # household-sized groups (2-5 people sharing a flat, a home device, each other as
+        # contacts) are the commonest honest sharing: they need more evidence than larger ones
+        household = 0.35 * (min(len(applicants), 7) - 4)
         z = (-3.2 + 2.2 * min(density, 2.0) + 2.0 * burst + 0.35 * min(breadth[g], 4)
-             + 1.6 * heuristic_score
+             + household + 1.6 * heuristic_score
              + (2.5 * (gnn_score - 0.2) if has_gnn else 0.0)
              + (2.5 * (bad_rate - 0.2) if not math.isnan(bad_rate) else 0.0))
         score = 1.0 / (1.0 + math.exp(-z))

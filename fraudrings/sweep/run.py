@@ -110,20 +110,24 @@ def run_heuristics(store: GraphStore, params: Mapping[str, Mapping[str, Any]] | 
 
 def gnn_scores_for(store: GraphStore, export: GraphExport,
                    use_gnn: bool | str) -> tuple[pd.Series | None, str | None]:
-    """The latest trained model's scores, when one exists and is wanted."""
+    """The trained model's scores: ``use_gnn`` True = the latest model if there is one,
+    a path = that checkpoint (an error when missing), False = none."""
     if not use_gnn:
         return None, None
+    from fraudrings.gnn.checkpoint import CheckpointNotFound, IncompatibleCheckpoint, resolve
+    from fraudrings.gnn.score import score_book
+
+    wanted = None if use_gnn is True else use_gnn
     try:
-        from fraudrings.gnn import score as gnn_score
-    except ImportError:
+        path = resolve(wanted)
+    except CheckpointNotFound as exc:
+        if wanted is not None:
+            raise SweepError(str(exc)) from None
         return None, None
-    checkpoint = None if use_gnn is True else use_gnn
-    found = gnn_score.find_checkpoint(checkpoint)
-    if found is None:
-        if checkpoint:
-            raise SweepError(f"no model checkpoint at {checkpoint}")
-        return None, None
-    return gnn_score.score_book(export, found), str(found)
+    try:
+        return score_book(export, path), str(path)
+    except IncompatibleCheckpoint as exc:
+        raise SweepError(str(exc)) from None
 
 
 def _write(store: GraphStore, rings: list[Ring], scores: pd.DataFrame,
