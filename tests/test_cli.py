@@ -22,6 +22,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = fraudrings("generate", "-n", "3000", "--seed", "5", "--format", "csv", "--out",
                       "p", cwd=path)
     assert done.returncode == 0, done.stderr
+    done = fraudrings("load", "p/applications.csv", "--db", "s.lbug", cwd=path)
+    assert done.returncode == 0, done.stderr
     return path
 
 
@@ -55,7 +57,6 @@ def test_bad_rows_go_to_quarantine_with_reasons(workdir: Path) -> None:
 
 
 def test_sweep_and_evaluate_on_ladybug(workdir: Path) -> None:
-    fraudrings("load", "p/applications.csv", "--db", "s.lbug", cwd=workdir)
     sweep = fraudrings("sweep", "--db", "s.lbug", "--out", "out", "--no-gnn", cwd=workdir)
     assert sweep.returncode == 0, sweep.stderr
     assert "rings among 3,000 applications" in sweep.stdout

@@ -97,3 +97,10 @@ def test_since_must_be_a_date() -> None:
     assert parse_since("2025-06-01") == 1748736000
     with pytest.raises(SweepError, match="not a date"):
         parse_since("last tuesday-ish")
+
+
+def test_a_store_without_labels_still_sweeps(ladybug_store: GraphStore, portfolio) -> None:
+    book = portfolio.applications.assign(is_fraud="", fpd="")
+    load_batch(ladybug_store, validate(book))
+    result = run_sweep(ladybug_store, use_gnn=False)
+    assert result.rings and result.export.applications["is_fraud"].isna().all()
