@@ -304,3 +304,22 @@ def evaluate(sweep_dir: Path, truth: Path, labels: Path | None, cap: int, as_jso
     best_peer = max(rows[1].member_f1, rows[2].member_f1)
     if best_peer > 0:
         click.echo(f"member F1 vs the better peer: {rows[0].member_f1 / best_peer:.1f}x")
+
+
+# -- command groups that live beside the library they front ----------------------------------
+from fraudrings.queries.cli import queries_group  # noqa: E402
+
+main.add_command(queries_group)
+
+
+@queries_group.command("run")
+@click.argument("name")
+@click.option("--param", "params", multiple=True, metavar="PARAM=VALUE",
+              help="Override a parameter (repeatable).")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True)
+@store_options
+def queries_run(name: str, params: tuple[str, ...], top: int, store: Callable) -> None:
+    """Run one heuristic on the store and print what it finds."""
+    from fraudrings.queries.cli import render, run_command
+
+    render(run_command(store, name, params), top=top)

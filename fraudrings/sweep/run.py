@@ -78,6 +78,7 @@ def run_sweep(
             peaks[name] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
             tracemalloc.stop()
 
+    check_heuristic_params(heuristic_params)  # a typo fails before any work is done
     export = stage("export", lambda: export_graph(store, since=since))
     if export.n == 0:
         raise SweepError(
@@ -92,6 +93,13 @@ def run_sweep(
     if write:
         stage("write-back", lambda: _write(store, rings, scores, since))
     return SweepResult(rings, scores, export, heuristics, gnn_used, timings, peaks, since)
+
+
+def check_heuristic_params(params: Mapping[str, Mapping[str, Any]] | None) -> None:
+    from fraudrings.queries import catalog
+
+    for name, values in (params or {}).items():
+        catalog.get(name).bind(values)
 
 
 def run_heuristics(store: GraphStore, params: Mapping[str, Mapping[str, Any]] | None,
