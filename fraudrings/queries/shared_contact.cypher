@@ -1,0 +1,54 @@
+// name: shared_contact
+// title: One emergency-contact number named by applicants of different households
+// finds: A phone number given as emergency or reference contact on the applications of several
+//   applicants, living at different addresses, within window_days of one another.
+// why: Fake applicants keyed by a colluding agent or filled in by an organiser name the same
+//   reference, usually the organiser's or the agent's own phone. Honest applicants name kin:
+//   relatives at one address count as one household, so siblings naming their mother do not add
+//   up, and at least min_households households are needed. A number named by more than
+//   max_applications applications or max_applicants applicants (a company switchboard, a dummy
+//   number) is cut by degree before expansion.
+// params:
+// :param window_days => 30
+// :param min_households => 3
+// :param max_applicants => 20
+// :param max_applications => 40
+// returns: key, kind, value, members, applicants, strength, first_seen, last_seen, detail
+MATCH (x:Phone)<-[:LISTS_CONTACT]-(:Application)
+WITH x, count(*) AS uses
+WHERE uses >= $min_households AND uses <= $max_applications
+// hubs are cut. The survivors' applications become small maps, paired in memory below
+MATCH (x)<-[:LISTS_CONTACT]-(a:Application)
+OPTIONAL MATCH (a)-[:AT_ADDRESS]->(home:Address)
+WITH x, uses, count(DISTINCT a.applicant_id) AS people,
+     collect({id: a.application_id, p: a.applicant_id, t: a.applied_at,
+              h: coalesce(home.value, a.applicant_id)}) AS apps
+WHERE people >= $min_households AND people <= $max_applicants
+UNWIND apps AS a
+UNWIND apps AS b
+WITH x, uses, people, a, b
+WHERE abs(a.t - b.t) <= $window_days * 86400
+// a member has min_households households (its own included) within one window of it
+WITH x, uses, people, a, count(DISTINCT b.h) AS near
+WHERE near >= $min_households
+WITH x, uses, people, collect(a.id) AS members, count(DISTINCT a.p) AS applicants,
+     count(DISTINCT a.h) AS households, min(a.t) AS first_seen, max(a.t) AS last_seen
+WHERE households >= $min_households
+// effective households: the count, discounted as the group spreads beyond one window
+WITH x, uses, people, members, applicants, households, first_seen, last_seen,
+     (last_seen - first_seen) / 86400 AS days,
+     1.0 * households * $window_days * 86400
+       / ($window_days * 86400 + last_seen - first_seen) AS effective
+WHERE effective > 1.0
+RETURN 'Phone:' + x.value AS key, 'Phone' AS kind, x.value AS value, members, applicants,
+       (1.0 - 1.0 / effective) * (0.5 + 0.5 * applicants / people) AS strength,
+       first_seen, last_seen,
+       // numbers written digit by digit: LadybugDB has no toString()
+       CASE WHEN households >= 10 THEN right(left('0123456789', households / 10 % 10 + 1), 1)
+            ELSE '' END + right(left('0123456789', households % 10 + 1), 1)
+       + ' households name this contact within '
+       + CASE WHEN days >= 100 THEN right(left('0123456789', days / 100 % 10 + 1), 1)
+              ELSE '' END
+       + CASE WHEN days >= 10 THEN right(left('0123456789', days / 10 % 10 + 1), 1) ELSE '' END
+       + right(left('0123456789', days % 10 + 1), 1)
+       + ' days' AS detail
