@@ -307,9 +307,12 @@ def evaluate(sweep_dir: Path, truth: Path, labels: Path | None, cap: int, as_jso
 
 
 # -- command groups that live beside the library they front ----------------------------------
+from fraudrings.browser.cli import browser, ring_command  # noqa: E402
 from fraudrings.queries.cli import queries_group  # noqa: E402
 
 main.add_command(queries_group)
+main.add_command(browser)
+main.add_command(ring_command())
 
 
 @queries_group.command("run")

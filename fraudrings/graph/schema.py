@@ -147,6 +147,10 @@ LINKS: tuple[Link, ...] = (
 
 IN_RING = "IN_RING"  # (Application)-[:IN_RING]->(Ring)
 
+#: A marker label Neo4j Browser's style can select on (a style cannot select on a property):
+#: exactly the applications with an IN_RING link. Neo4j only; LadybugDB has one label a node.
+RING_MEMBER = "RingMember"
+
 #: Input fields of the applications table (DESIGN.md, input contract).
 REQUIRED_FIELDS = ("application_id", "applied_at", "applicant_id")
 IDENTIFIER_FIELDS = tuple(link.field for link in LINKS if link.field != "applicant_id")
@@ -169,5 +173,5 @@ def link(rel_type: str) -> Link:
     raise KeyError(f"no relationship {rel_type!r} in the schema")
 
 
-LABELS = frozenset(kind.label for kind in NODE_KINDS)
+LABELS = frozenset(kind.label for kind in NODE_KINDS) | {RING_MEMBER}
 REL_TYPES = frozenset({*(lk.type for lk in LINKS), IN_RING})

@@ -140,9 +140,11 @@ def gnn_scores_for(store: GraphStore, export: GraphExport,
 
 def _write(store: GraphStore, rings: list[Ring], scores: pd.DataFrame,
            since: int | None) -> None:
+    from fraudrings.browser.style import mark_ring_members
     from fraudrings.sweep.writeback import write_back
 
     write_back(store, rings, scores, swept_at=int(time.time()), partial=since is not None)
+    mark_ring_members(store)  # Browser's style selects ring members by a label (Neo4j only)
 
 
 def write_outputs(result: SweepResult, out: Path, *, store_name: str = "") -> dict[str, Path]:
