@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fraudrings.graph.schema import (
     CONTRACT_FIELDS,
@@ -34,6 +36,7 @@ MAX_VALUE_LENGTH = 256
 #: Lowest accepted application time (1990-01-01): older stamps are typos or epoch zeros.
 MIN_EPOCH = 631152000
 
+TEXT = "string[pyarrow]"
 _TRUE = {"1", "true", "t", "yes", "y"}
 _FALSE = {"0", "false", "f", "no", "n"}
 LINK_FIELDS = ("applicant_id", "applied_at", *IDENTIFIER_FIELDS)
@@ -87,28 +90,29 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
 
 def to_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every cell as a stripped string, absent as ''. Typed inputs (Parquet) become text too."""
+    """Every cell as a stripped string, absent as ''. Typed inputs (Parquet) become text too.
+
+    Text stays Arrow-backed so that the normalisers run as C++ kernels."""
     out = {}
     for column in frame.columns:
         series = frame[column]
-        if series.dtype == object or pd.api.types.is_string_dtype(series):
-            text = series.astype(object).where(series.notna(), "")
-            if column == "contact_phones":  # JSON Lines may give a list
-                out[column] = text.map(_cell_text)
-            else:
-                out[column] = text.astype(str).str.strip()
+        if series.dtype == object and column == "contact_phones":
+            # JSON Lines may give a list of contacts
+            out[column] = series.where(series.notna(), "").map(_cell_text).astype(TEXT)
+        elif series.dtype == object or pd.api.types.is_string_dtype(series):
+            out[column] = series.astype(TEXT).fillna("").str.strip()
         elif pd.api.types.is_datetime64_any_dtype(series):
             text = series.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
-            out[column] = text.where(series.notna(), "")
+            out[column] = text.where(series.notna(), "").astype(TEXT)
         elif pd.api.types.is_float_dtype(series):
             as_int = series.dropna()
             if len(as_int) and (as_int == as_int.round()).all():
                 text = series.astype("Int64").astype(str)
             else:
                 text = series.astype(str)
-            out[column] = text.where(series.notna(), "")
+            out[column] = text.where(series.notna(), "").astype(TEXT)
         else:
-            out[column] = series.astype(str).where(series.notna(), "")
+            out[column] = series.astype(str).where(series.notna(), "").astype(TEXT)
     return pd.DataFrame(out, index=frame.index)
 
 
@@ -121,12 +125,19 @@ def _cell_text(value: object) -> str:
 
 
 def _hash(frame: pd.DataFrame, columns: Iterable[str]) -> pd.Series:
-    """A stable 64-bit content hash per row (pandas' keyed hash, vectorised)."""
-    text = pd.DataFrame(
-        {c: frame[c].astype(object).where(frame[c].notna(), "").astype(str) for c in columns}
-    )
-    hashed = pd.util.hash_pandas_object(text, index=False)
-    return hashed.map("{:016x}".format)
+    """A stable 64-bit content hash per row: the fields joined in Arrow, then pandas' keyed
+    hash (both vectorised)."""
+    arrays = []
+    for column in columns:
+        values = frame[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            array = pa.array(values.astype(TEXT).fillna(""), type=pa.string())
+        else:
+            array = pc.fill_null(pa.array(values, from_pandas=True).cast(pa.string()), "")
+        arrays.append(array)
+    joined = pc.binary_join_element_wise(*arrays, "\x1f")
+    hashed = pd.util.hash_array(np.asarray(joined.to_numpy(zero_copy_only=False), dtype=object))
+    return pd.Series(hashed, index=frame.index).map("{:016x}".format)
 
 
 def read_applications(
@@ -199,7 +210,10 @@ def validate(
         lowered = text[column].str.lower()
         known = lowered.isin(_TRUE | _FALSE)
         refuse((lowered != "") & ~known, f"wrong type: {column} must be 1, 0 or empty")
-        outcomes[column] = lowered.map(lambda v: 1 if v in _TRUE else 0 if v in _FALSE else None)
+        flag = pd.Series(pd.NA, index=text.index, dtype="Int64")
+        flag[lowered.isin(_TRUE)] = 1
+        flag[lowered.isin(_FALSE)] = 0
+        outcomes[column] = flag
 
     rows = pd.DataFrame(
         {
@@ -209,8 +223,8 @@ def validate(
             "amount": amount.astype("float64"),
             "term_months": term.where(term == term.round()).astype("Int64"),
             "product": text["product"].str.lower().replace("", None),
-            "is_fraud": pd.array(outcomes["is_fraud"], dtype="Int64"),
-            "fpd": pd.array(outcomes["fpd"], dtype="Int64"),
+            "is_fraud": outcomes["is_fraud"],
+            "fpd": outcomes["fpd"],
             "phone": normalise_phone(text["phone"], phone_country, phone_trunk),
             "contact_phones": split_contacts(text["contact_phones"], phone_country, phone_trunk),
             "email": normalise_email(text["email"]),
@@ -228,7 +242,8 @@ def validate(
         if extra_columns
         else "{}"
     )
-    keyed = rows.assign(contact_phones=rows["contact_phones"].map(";".join))
+    keyed = rows.assign(contact_phones=pc.binary_join(
+        pa.array(rows["contact_phones"], type=pa.list_(pa.string())), ";").to_pandas())
     rows["link_hash"] = _hash(keyed, LINK_FIELDS)
     rows["content_hash"] = _hash(keyed, (*CONTRACT_FIELDS, "extra"))
 
