@@ -90,6 +90,10 @@ def run_sweep(
     rings, scores = stage(
         "rings", lambda: assemble_rings(export, heuristics, gnn_scores, assembly)
     )
+    if since is not None:  # rings with nothing new were reported by the sweep that saw them
+        rings = [r for r in rings if r.last_seen >= since]
+        kept = {r.ring_id for r in rings}
+        scores.loc[~scores["ring_id"].isin(kept), "ring_id"] = None
     if write:
         stage("write-back", lambda: _write(store, rings, scores, since))
     return SweepResult(rings, scores, export, heuristics, gnn_used, timings, peaks, since)
