@@ -1,0 +1,146 @@
+"""One application's neighbourhood, fetched from the store with Cypher for inductive scoring.
+
+Three queries, the same text on LadybugDB and Neo4j, labels and types from the schema only,
+values only as parameters:
+
+1. the application's own properties and merchant;
+2. its identifiers with their number of applications on every relationship into their label
+   (a ``COUNT {}`` subquery: a degree, never an expansion);
+3. the applications of its *shared, non-hub* identifiers with their properties and merchant —
+   hubs (more than ``hub_degree`` applications) are never expanded, so a shop tablet with 10k
+   applications costs one count.
+
+The result is a small :class:`GraphExport` plus the store's degrees, which
+:func:`fraudrings.gnn.features.build_features` turns into exactly the features the whole-book
+export gives this application.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fraudrings.gnn.features import FeatureConfig
+from fraudrings.gnn.relations import APP, links_into
+from fraudrings.graph import schema
+from fraudrings.graph.export import APPLICATION_COLUMNS, GraphExport
+from fraudrings.graph.store import GraphStore
+
+_MERCHANT = schema.link("AT_MERCHANT")
+_APP_KEY = schema.APPLICATION.key
+_RETURNS = ", ".join(f"j.{c} AS {c}" for c in APPLICATION_COLUMNS)
+
+
+class UnknownApplication(KeyError):
+    """The store holds no application with that id."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "unknown application"
+
+
+def _merchant_match(var: str) -> str:
+    return (f"OPTIONAL MATCH ({var})-[:{_MERCHANT.type}]->(m:{_MERCHANT.target}) ")
+
+
+def target_query() -> str:
+    return (f"MATCH (j:{APP} {{{_APP_KEY}: $id}}) " + _merchant_match("j")
+            + f"RETURN {_RETURNS}, m.{schema.node_kind(_MERCHANT.target).key} AS merchant")
+
+
+def identifiers_query() -> str:
+    """Every identifier of the application with its degree on each relationship into it (a
+    relationship with no application there gives no row: degree 0)."""
+    parts = []
+    for link in schema.LINKS:
+        key = schema.node_kind(link.target).key
+        for other in links_into(link.target):
+            parts.append(
+                f"MATCH (a:{APP} {{{_APP_KEY}: $id}})-[:{link.type}]->(k:{link.target})"
+                f"<-[:{other.type}]-(j:{APP}) "
+                f"RETURN '{link.type}' AS via, '{other.type}' AS rel, k.{key} AS value, "
+                f"count(j) AS degree")
+    return " UNION ALL ".join(parts)
+
+
+def expansion_query(branches: list[tuple[str, str]]) -> str:
+    """The applications on relationship ``rel`` of the application's identifiers reached via
+    ``via`` whose values are in the list parameter ``$<via>__<rel>`` — anchored at the
+    application, so every branch starts from one index look-up."""
+    parts = []
+    for via, rel in branches:
+        link = schema.link(via)
+        key = schema.node_kind(link.target).key
+        parts.append(
+            f"MATCH (a:{APP} {{{_APP_KEY}: $id}})-[:{via}]->(k:{link.target})"
+            f"<-[:{schema.link(rel).type}]-(j:{APP}) WHERE k.{key} IN ${via}__{rel} "
+            + _merchant_match("j")
+            + f"RETURN '{rel}' AS rel, k.{key} AS value, {_RETURNS}, "
+            f"m.{schema.node_kind(_MERCHANT.target).key} AS merchant")
+    return " UNION ALL ".join(parts)
+
+
+_LABEL_OF = {link.type: link.target for link in schema.LINKS}
+_COLUMNS = [*APPLICATION_COLUMNS, "merchant"]
+
+
+def fetch_neighbourhood(store: GraphStore, application_id: str,
+                        config: FeatureConfig) -> tuple[GraphExport, dict[str, dict[str, int]]]:
+    """The application (row 0) and the applications of its shared non-hub identifiers, with
+    their links, and the store's degrees of the application's identifiers.
+
+    Plain Python over the rows: a neighbourhood is small and this runs per API request.
+    """
+    target = store.query(target_query(), {"id": application_id})
+    if not target:
+        raise UnknownApplication(f"no application {application_id!r} in the store")
+    found = store.query(identifiers_query(), {"id": application_id})
+    degrees: dict[str, dict[str, int]] = {}
+    own: dict[str, set[str]] = {}
+    total: dict[tuple[str, str], int] = {}
+    reached_via: dict[tuple[str, str], str] = {}  # (rel, value) -> the first via that finds it
+    for row in found:
+        via, rel, value, degree = row["via"], row["rel"], row["value"], int(row["degree"])
+        own.setdefault(via, set()).add(value)
+        if value not in degrees.setdefault(rel, {}):
+            degrees[rel][value] = degree
+            reached_via[(rel, value)] = via
+            key = (_LABEL_OF[rel], value)
+            total[key] = total.get(key, 0) + degree
+    # the rule of build_features: expand an identifier on a relationship when it is shared
+    # (two or more applications over all relationships into its label) and no hub there
+    params: dict[str, list[str]] = {}
+    for (rel, value), via in reached_via.items():
+        degree = degrees[rel][value]
+        if 0 < degree <= config.hub_degree and total[(_LABEL_OF[rel], value)] >= 2:
+            params.setdefault(f"{via}__{rel}", []).append(value)
+    branches = [tuple(name.split("__")) for name in sorted(params)]
+    rows = (store.query(expansion_query(branches), {"id": application_id, **params})
+            if params else [])
+
+    apps: dict[str, dict] = {}
+    for row in [*target, *rows]:  # one merchant per application: the smallest, as the export
+        kept = apps.get(row["application_id"])
+        if kept is None or (row["merchant"] is not None and (
+                kept["merchant"] is None or row["merchant"] < kept["merchant"])):
+            apps[row["application_id"]] = row
+    # plain object columns: pandas' default Arrow strings cost more than they save this small
+    frame = pd.DataFrame({c: pd.Series([r[c] for r in apps.values()], dtype=object)
+                          for c in _COLUMNS})
+    for column in ("applied_at", "term_months", "is_fraud", "fpd"):
+        frame[column] = pd.array(frame[column], dtype="Int64")
+    frame["amount"] = frame["amount"].astype("float64")
+    position = {app_id: i for i, app_id in enumerate(apps)}  # the target is row 0
+
+    pairs: dict[str, set[tuple[int, str]]] = {link.type: set() for link in schema.LINKS}
+    for via, values in own.items():
+        pairs[via].update((0, v) for v in values)
+    for row in rows:
+        pairs[row["rel"]].add((position[row["application_id"]], row["value"]))
+    links = {}
+    for rel, found_pairs in pairs.items():
+        ordered = sorted(found_pairs)
+        links[rel] = pd.DataFrame({
+            "app": np.array([a for a, _ in ordered], dtype=np.int64),
+            "value": pd.Series([v for _, v in ordered], dtype=object),
+        })
+    return GraphExport(frame, links), degrees
