@@ -14,7 +14,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-console = Console(highlight=False)
+# Piped output (CI logs, files) gets a wide page instead of rich's 80 columns.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False)
 
 
