@@ -307,12 +307,15 @@ def evaluate(sweep_dir: Path, truth: Path, labels: Path | None, cap: int, as_jso
 
 
 # -- command groups that live beside the library they front ----------------------------------
+from fraudrings.api.cli import keys, serve  # noqa: E402
 from fraudrings.browser.cli import browser, ring_command  # noqa: E402
 from fraudrings.gnn.cli import register as register_gnn  # noqa: E402
 from fraudrings.queries.cli import queries_group  # noqa: E402
 
 register_gnn(main, store_options)
 main.add_command(queries_group)
+main.add_command(serve)
+main.add_command(keys)
 main.add_command(browser)
 main.add_command(ring_command())
 

@@ -103,16 +103,25 @@ def show_command(name: str, params_only: bool, backend: str | None) -> None:
     click.echo(browser_text(heuristic, backend))
 
 
+def browser_param_command(heuristic: catalog.Heuristic) -> str:
+    """One Browser command setting every parameter to its default.
+
+    Browser runs one command per click, so a stack of ``:param`` lines does not paste as one;
+    the destructuring form ``:param [{a, b}] => { RETURN 30 AS a, 4.0 AS b }`` sets them all and
+    is evaluated by the server, so 30 stays an integer (the map form ``:param {a: 30}`` is
+    parsed in JavaScript and sends a float, which breaks the integer window arithmetic).
+    """
+    names = ", ".join(p.name for p in heuristic.params)
+    values = ", ".join(f"{p.literal} AS {p.name}" for p in heuristic.params)
+    return f":param [{{{names}}}] => {{ RETURN {values} }}"
+
+
 def browser_text(heuristic: catalog.Heuristic, backend: str | None = None) -> str:
-    """The heuristic as one paste for Neo4j Browser's multi-statement editor: its header as
-    comments, its ``:param`` commands, then the query, each ended by a semicolon."""
-    lines = []
-    for line in heuristic.source().splitlines():
-        stripped = line.strip()
-        if not stripped.startswith("//"):
-            break
-        body = stripped.lstrip("/").strip()
-        # the header's commented :param lines become live commands, in place
-        lines.append(f"{body};" if body.startswith(":param") else line)
-    lines.append(heuristic.text(backend).rstrip().rstrip(";") + ";")
-    return "\n".join(lines)
+    """The heuristic ready for Neo4j Browser: the command that sets its parameters, then the
+    file as it is (its header, whose ``:param`` lines also paste one by one, and the query)."""
+    parts = []
+    if heuristic.params:
+        parts += ["// 1. set the parameters (one Browser command)",
+                  browser_param_command(heuristic), "", "// 2. run the query"]
+    parts.append(heuristic.source(backend).rstrip("\n"))
+    return "\n".join(parts)

@@ -49,6 +49,7 @@ EXPECT: dict[str, tuple[str, ...]] = {
     "velocity_merchant_agent": ("burst",),
     "velocity_identifier": ("farm", "bustout"),
     "agent_collusion": ("agent",),
+    "agent_bad_outcomes": ("agent",),
     "sleeper_bustout": ("bustout",),
     "identity_inconsistency": ("farm", "synthetic"),
 }
@@ -122,7 +123,7 @@ def build_fixture() -> Fixture:
         agent = ("AG1", "AG2", "AG3", "AG9")[k % 4] if k < 32 else ("AG1", "AG2", "AG3")[k % 3]
         decoys["shop_tablet"].append(book.add(
             3 + k * 5.6, device_id="tab-m1", ip="ip-m1", merchant_id="M1", agent_id=agent,
-            product="pos", fpd="1" if k in (7, 22, 40) else "0", is_fraud="0"))
+            product="pos", fpd="1" if k in (6, 22, 40) else "0", is_fraud="0"))
     # Merchant M2: a quiet shop, one sale every ten days on its own tablet (none in the week
     # around the rush planted below, so the rush's windows hold only the rush).
     for k in range(31):

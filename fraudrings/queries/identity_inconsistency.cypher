@@ -17,16 +17,24 @@
 // :param max_applicants => 10
 // :param max_applications => 30
 // returns: key, kind, value, members, applicants, strength, first_seen, last_seen, detail
-MATCH (x:Email)<-[:USES_EMAIL]-(:Application)
-WITH x, count(*) AS uses
+MATCH (x:Email)
+WITH x, COUNT { MATCH (x)<-[:USES_EMAIL]-(:Application) } AS uses
 WHERE uses >= $min_applicants AND uses <= $max_applications
+// the key, read while the identifier table is being scanned: LadybugDB reads a property
+// of a large node table far slower once its nodes have gone through a join
+WITH x, uses, x.value AS value
+// two applicants or more: min <> max is far cheaper than count(DISTINCT) on LadybugDB,
+// and drops the repeat customers who are the only users of their own identifiers
+MATCH (x)<-[:USES_EMAIL]-(a:Application)
+WITH x, value, uses, min(a.applicant_id) AS first_applicant, max(a.applicant_id) AS last_applicant
+WHERE first_applicant <> last_applicant
 MATCH (x)<-[:USES_EMAIL]-(a:Application)
 OPTIONAL MATCH (a)-[:AT_ADDRESS]->(home:Address)
-WITH x, collect(a.application_id) AS members, count(DISTINCT a.applicant_id) AS applicants,
+WITH x, value, collect(a.application_id) AS members, count(DISTINCT a.applicant_id) AS applicants,
      count(DISTINCT coalesce(home.value, a.applicant_id)) AS households,
      min(a.applied_at) AS first_seen, max(a.applied_at) AS last_seen
 WHERE applicants >= $min_applicants AND applicants <= $max_applicants AND households >= 2
-RETURN 'Email:' + x.value AS key, 'Email' AS kind, x.value AS value, members, applicants,
+RETURN 'Email:' + value AS key, 'Email' AS kind, value, members, applicants,
        (1.0 - 1.0 / households) * (0.5 + 0.5 * households / applicants)
          * (0.5 + 0.5 * $horizon_days * 86400 / ($horizon_days * 86400 + last_seen - first_seen))
          AS strength,
@@ -39,16 +47,24 @@ RETURN 'Email:' + x.value AS key, 'Email' AS kind, x.value AS value, members, ap
               ELSE '' END + right(left('0123456789', households % 10 + 1), 1)
        + ' addresses give this e-mail' AS detail
 UNION ALL
-MATCH (x:Phone)<-[:USES_PHONE]-(:Application)
-WITH x, count(*) AS uses
+MATCH (x:Phone)
+WITH x, COUNT { MATCH (x)<-[:USES_PHONE]-(:Application) } AS uses
 WHERE uses >= $min_applicants AND uses <= $max_applications
+// the key, read while the identifier table is being scanned: LadybugDB reads a property
+// of a large node table far slower once its nodes have gone through a join
+WITH x, uses, x.value AS value
+// two applicants or more: min <> max is far cheaper than count(DISTINCT) on LadybugDB,
+// and drops the repeat customers who are the only users of their own identifiers
+MATCH (x)<-[:USES_PHONE]-(a:Application)
+WITH x, value, uses, min(a.applicant_id) AS first_applicant, max(a.applicant_id) AS last_applicant
+WHERE first_applicant <> last_applicant
 MATCH (x)<-[:USES_PHONE]-(a:Application)
 OPTIONAL MATCH (a)-[:AT_ADDRESS]->(home:Address)
-WITH x, collect(a.application_id) AS members, count(DISTINCT a.applicant_id) AS applicants,
+WITH x, value, collect(a.application_id) AS members, count(DISTINCT a.applicant_id) AS applicants,
      count(DISTINCT coalesce(home.value, a.applicant_id)) AS households,
      min(a.applied_at) AS first_seen, max(a.applied_at) AS last_seen
 WHERE applicants >= $min_applicants AND applicants <= $max_applicants AND households >= 2
-RETURN 'Phone:' + x.value AS key, 'Phone' AS kind, x.value AS value, members, applicants,
+RETURN 'Phone:' + value AS key, 'Phone' AS kind, value, members, applicants,
        (1.0 - 1.0 / households) * (0.5 + 0.5 * households / applicants)
          * (0.5 + 0.5 * $horizon_days * 86400 / ($horizon_days * 86400 + last_seen - first_seen))
          AS strength,
@@ -60,16 +76,24 @@ RETURN 'Phone:' + x.value AS key, 'Phone' AS kind, x.value AS value, members, ap
               ELSE '' END + right(left('0123456789', households % 10 + 1), 1)
        + ' addresses give this phone as their own' AS detail
 UNION ALL
-MATCH (x:BankAccount)<-[:PAYS_TO]-(:Application)
-WITH x, count(*) AS uses
+MATCH (x:BankAccount)
+WITH x, COUNT { MATCH (x)<-[:PAYS_TO]-(:Application) } AS uses
 WHERE uses >= $min_applicants AND uses <= $max_applications
+// the key, read while the identifier table is being scanned: LadybugDB reads a property
+// of a large node table far slower once its nodes have gone through a join
+WITH x, uses, x.value AS value
+// two applicants or more: min <> max is far cheaper than count(DISTINCT) on LadybugDB,
+// and drops the repeat customers who are the only users of their own identifiers
+MATCH (x)<-[:PAYS_TO]-(a:Application)
+WITH x, value, uses, min(a.applicant_id) AS first_applicant, max(a.applicant_id) AS last_applicant
+WHERE first_applicant <> last_applicant
 MATCH (x)<-[:PAYS_TO]-(a:Application)
 OPTIONAL MATCH (a)-[:AT_ADDRESS]->(home:Address)
-WITH x, collect(a.application_id) AS members, count(DISTINCT a.applicant_id) AS applicants,
+WITH x, value, collect(a.application_id) AS members, count(DISTINCT a.applicant_id) AS applicants,
      count(DISTINCT coalesce(home.value, a.applicant_id)) AS households,
      min(a.applied_at) AS first_seen, max(a.applied_at) AS last_seen
 WHERE applicants >= $min_applicants AND applicants <= $max_applicants AND households >= 2
-RETURN 'BankAccount:' + x.value AS key, 'BankAccount' AS kind, x.value AS value, members,
+RETURN 'BankAccount:' + value AS key, 'BankAccount' AS kind, value, members,
        applicants,
        (1.0 - 1.0 / households) * (0.5 + 0.5 * households / applicants)
          * (0.5 + 0.5 * $horizon_days * 86400 / ($horizon_days * 86400 + last_seen - first_seen))

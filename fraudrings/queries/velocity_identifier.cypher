@@ -17,29 +17,37 @@
 // :param baseline_days => 90
 // :param max_applications => 40
 // returns: key, kind, value, members, applicants, strength, first_seen, last_seen, detail
-MATCH (x:Device)<-[:FROM_DEVICE]-(:Application)
-WITH x, count(*) AS total
+MATCH (x:Device)
+WITH x, COUNT { MATCH (x)<-[:FROM_DEVICE]-(:Application) } AS total
 WHERE total >= $min_applicants AND total <= $max_applications
+// the key, read while the identifier table is being scanned: LadybugDB reads a property
+// of a large node table far slower once its nodes have gone through a join
+WITH x, total, x.value AS value
+// two applicants or more: min <> max is far cheaper than count(DISTINCT) on LadybugDB,
+// and drops the repeat customers who are the only users of their own identifiers
 MATCH (x)<-[:FROM_DEVICE]-(a:Application)
-WITH x, count(DISTINCT a.applicant_id) AS people,
+WITH x, value, total, min(a.applicant_id) AS first_applicant, max(a.applicant_id) AS last_applicant
+WHERE first_applicant <> last_applicant
+MATCH (x)<-[:FROM_DEVICE]-(a:Application)
+WITH x, value, count(DISTINCT a.applicant_id) AS people,
      collect({id: a.application_id, p: a.applicant_id, t: a.applied_at}) AS apps,
      min(a.applied_at) AS born, max(a.applied_at) AS died
 WHERE people >= $min_applicants
 // expected applicants per window at the identifier's lifetime rate
-WITH x, people, apps,
+WITH x, value, people, apps,
      1.0 * people * $window_hours * 3600
        / (CASE WHEN died - born > $baseline_days * 86400 THEN died - born
                ELSE $baseline_days * 86400 END) AS expected
 UNWIND apps AS a
 UNWIND [0, 1] AS shift
-WITH x, people, expected, shift, a,
+WITH x, value, people, expected, shift, a,
      (a.t + shift * $window_hours * 1800) / ($window_hours * 3600) AS slot
-WITH x, people, expected, shift, slot, count(DISTINCT a.p) AS n, collect(a) AS inside
+WITH x, value, people, expected, shift, slot, count(DISTINCT a.p) AS n, collect(a) AS inside
 WHERE n >= $min_applicants AND n >= $min_ratio * expected
 UNWIND inside AS a
-WITH x, people, expected, max(n) AS peak, collect(DISTINCT a.id) AS members,
+WITH x, value, people, expected, max(n) AS peak, collect(DISTINCT a.id) AS members,
      count(DISTINCT a.p) AS applicants, min(a.t) AS first_seen, max(a.t) AS last_seen
-RETURN 'Device:' + x.value AS key, 'Device' AS kind, x.value AS value, members, applicants,
+RETURN 'Device:' + value AS key, 'Device' AS kind, value, members, applicants,
        (1.0 - expected / peak) * (1.0 - 1.0 / peak) * (0.5 + 0.5 * applicants / people)
          AS strength,
        first_seen, last_seen,
@@ -51,29 +59,37 @@ RETURN 'Device:' + x.value AS key, 'Device' AS kind, x.value AS value, members, 
               ELSE '' END
        + right(left('0123456789', people % 10 + 1), 1) + ' applicants in all' AS detail
 UNION ALL
-MATCH (x:Ip)<-[:FROM_IP]-(:Application)
-WITH x, count(*) AS total
+MATCH (x:Ip)
+WITH x, COUNT { MATCH (x)<-[:FROM_IP]-(:Application) } AS total
 WHERE total >= $min_applicants AND total <= $max_applications
+// the key, read while the identifier table is being scanned: LadybugDB reads a property
+// of a large node table far slower once its nodes have gone through a join
+WITH x, total, x.value AS value
+// two applicants or more: min <> max is far cheaper than count(DISTINCT) on LadybugDB,
+// and drops the repeat customers who are the only users of their own identifiers
 MATCH (x)<-[:FROM_IP]-(a:Application)
-WITH x, count(DISTINCT a.applicant_id) AS people,
+WITH x, value, total, min(a.applicant_id) AS first_applicant, max(a.applicant_id) AS last_applicant
+WHERE first_applicant <> last_applicant
+MATCH (x)<-[:FROM_IP]-(a:Application)
+WITH x, value, count(DISTINCT a.applicant_id) AS people,
      collect({id: a.application_id, p: a.applicant_id, t: a.applied_at}) AS apps,
      min(a.applied_at) AS born, max(a.applied_at) AS died
 WHERE people >= $min_applicants
 // expected applicants per window at the identifier's lifetime rate
-WITH x, people, apps,
+WITH x, value, people, apps,
      1.0 * people * $window_hours * 3600
        / (CASE WHEN died - born > $baseline_days * 86400 THEN died - born
                ELSE $baseline_days * 86400 END) AS expected
 UNWIND apps AS a
 UNWIND [0, 1] AS shift
-WITH x, people, expected, shift, a,
+WITH x, value, people, expected, shift, a,
      (a.t + shift * $window_hours * 1800) / ($window_hours * 3600) AS slot
-WITH x, people, expected, shift, slot, count(DISTINCT a.p) AS n, collect(a) AS inside
+WITH x, value, people, expected, shift, slot, count(DISTINCT a.p) AS n, collect(a) AS inside
 WHERE n >= $min_applicants AND n >= $min_ratio * expected
 UNWIND inside AS a
-WITH x, people, expected, max(n) AS peak, collect(DISTINCT a.id) AS members,
+WITH x, value, people, expected, max(n) AS peak, collect(DISTINCT a.id) AS members,
      count(DISTINCT a.p) AS applicants, min(a.t) AS first_seen, max(a.t) AS last_seen
-RETURN 'Ip:' + x.value AS key, 'Ip' AS kind, x.value AS value, members, applicants,
+RETURN 'Ip:' + value AS key, 'Ip' AS kind, value, members, applicants,
        (1.0 - expected / peak) * (1.0 - 1.0 / peak) * (0.5 + 0.5 * applicants / people)
          AS strength,
        first_seen, last_seen,
@@ -84,29 +100,37 @@ RETURN 'Ip:' + x.value AS key, 'Ip' AS kind, x.value AS value, members, applican
               ELSE '' END
        + right(left('0123456789', people % 10 + 1), 1) + ' applicants in all' AS detail
 UNION ALL
-MATCH (x:Phone)<-[:USES_PHONE]-(:Application)
-WITH x, count(*) AS total
+MATCH (x:Phone)
+WITH x, COUNT { MATCH (x)<-[:USES_PHONE]-(:Application) } AS total
 WHERE total >= $min_applicants AND total <= $max_applications
+// the key, read while the identifier table is being scanned: LadybugDB reads a property
+// of a large node table far slower once its nodes have gone through a join
+WITH x, total, x.value AS value
+// two applicants or more: min <> max is far cheaper than count(DISTINCT) on LadybugDB,
+// and drops the repeat customers who are the only users of their own identifiers
 MATCH (x)<-[:USES_PHONE]-(a:Application)
-WITH x, count(DISTINCT a.applicant_id) AS people,
+WITH x, value, total, min(a.applicant_id) AS first_applicant, max(a.applicant_id) AS last_applicant
+WHERE first_applicant <> last_applicant
+MATCH (x)<-[:USES_PHONE]-(a:Application)
+WITH x, value, count(DISTINCT a.applicant_id) AS people,
      collect({id: a.application_id, p: a.applicant_id, t: a.applied_at}) AS apps,
      min(a.applied_at) AS born, max(a.applied_at) AS died
 WHERE people >= $min_applicants
 // expected applicants per window at the identifier's lifetime rate
-WITH x, people, apps,
+WITH x, value, people, apps,
      1.0 * people * $window_hours * 3600
        / (CASE WHEN died - born > $baseline_days * 86400 THEN died - born
                ELSE $baseline_days * 86400 END) AS expected
 UNWIND apps AS a
 UNWIND [0, 1] AS shift
-WITH x, people, expected, shift, a,
+WITH x, value, people, expected, shift, a,
      (a.t + shift * $window_hours * 1800) / ($window_hours * 3600) AS slot
-WITH x, people, expected, shift, slot, count(DISTINCT a.p) AS n, collect(a) AS inside
+WITH x, value, people, expected, shift, slot, count(DISTINCT a.p) AS n, collect(a) AS inside
 WHERE n >= $min_applicants AND n >= $min_ratio * expected
 UNWIND inside AS a
-WITH x, people, expected, max(n) AS peak, collect(DISTINCT a.id) AS members,
+WITH x, value, people, expected, max(n) AS peak, collect(DISTINCT a.id) AS members,
      count(DISTINCT a.p) AS applicants, min(a.t) AS first_seen, max(a.t) AS last_seen
-RETURN 'Phone:' + x.value AS key, 'Phone' AS kind, x.value AS value, members, applicants,
+RETURN 'Phone:' + value AS key, 'Phone' AS kind, value, members, applicants,
        (1.0 - expected / peak) * (1.0 - 1.0 / peak) * (0.5 + 0.5 * applicants / people)
          AS strength,
        first_seen, last_seen,
@@ -117,29 +141,38 @@ RETURN 'Phone:' + x.value AS key, 'Phone' AS kind, x.value AS value, members, ap
               ELSE '' END
        + right(left('0123456789', people % 10 + 1), 1) + ' applicants in all' AS detail
 UNION ALL
-MATCH (x:BankAccount)<-[:PAYS_TO]-(:Application)
-WITH x, count(*) AS total
+MATCH (x:BankAccount)
+WITH x, COUNT { MATCH (x)<-[:PAYS_TO]-(:Application) } AS total
 WHERE total >= $min_applicants AND total <= $max_applications
+// the key, read while the identifier table is being scanned: LadybugDB reads a property
+// of a large node table far slower once its nodes have gone through a join
+WITH x, total, x.value AS value
+// two applicants or more: min <> max is far cheaper than count(DISTINCT) on LadybugDB,
+// and drops the repeat customers who are the only users of their own identifiers
 MATCH (x)<-[:PAYS_TO]-(a:Application)
-WITH x, count(DISTINCT a.applicant_id) AS people,
+WITH x, value, total, min(a.applicant_id) AS first_applicant, max(a.applicant_id) AS last_applicant
+WHERE first_applicant <> last_applicant
+MATCH (x)<-[:PAYS_TO]-(a:Application)
+WITH x, value, count(DISTINCT a.applicant_id) AS people,
      collect({id: a.application_id, p: a.applicant_id, t: a.applied_at}) AS apps,
      min(a.applied_at) AS born, max(a.applied_at) AS died
 WHERE people >= $min_applicants
 // expected applicants per window at the identifier's lifetime rate
-WITH x, people, apps,
+WITH x, value, people, apps,
      1.0 * people * $window_hours * 3600
        / (CASE WHEN died - born > $baseline_days * 86400 THEN died - born
                ELSE $baseline_days * 86400 END) AS expected
 UNWIND apps AS a
 UNWIND [0, 1] AS shift
-WITH x, people, expected, shift, a,
+WITH x, value, people, expected, shift, a,
      (a.t + shift * $window_hours * 1800) / ($window_hours * 3600) AS slot
-WITH x, people, expected, shift, slot, count(DISTINCT a.p) AS n, collect(a) AS inside
+WITH x, value, people, expected, shift, slot, count(DISTINCT a.p) AS n, collect(a) AS inside
 WHERE n >= $min_applicants AND n >= $min_ratio * expected
 UNWIND inside AS a
-WITH x, people, expected, max(n) AS peak, collect(DISTINCT a.id) AS members,
+WITH x, value, people, expected, max(n) AS peak, collect(DISTINCT a.id) AS members,
      count(DISTINCT a.p) AS applicants, min(a.t) AS first_seen, max(a.t) AS last_seen
-RETURN 'BankAccount:' + x.value AS key, 'BankAccount' AS kind, x.value AS value, members, applicants,
+RETURN 'BankAccount:' + value AS key, 'BankAccount' AS kind, value, members,
+       applicants,
        (1.0 - expected / peak) * (1.0 - 1.0 / peak) * (0.5 + 0.5 * applicants / people)
          AS strength,
        first_seen, last_seen,

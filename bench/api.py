@@ -1,0 +1,226 @@
+"""HTTP API latency and throughput: new applications posted at 1, 8 and 32 concurrent clients.
+
+    python bench/api.py                                  # 1M applications, LadybugDB and Neo4j
+    python bench/api.py --applications 100000            # a quick run
+    python bench/api.py --applications 100000 --stores ladybug --requests 100
+
+What it does, per store: generate a book of N applications plus the arrivals, load the N
+oldest (bulk load), start ``fraudrings serve``'s app in a *separate process* on loopback, then
+post the newest applications, never seen before, in arrival order from this process — the
+underwriting call, each one validated, stored, looked around, assembled and answered — with 1, 8
+and 32 clients. Each level gets its own fresh arrivals (a replay would be cheaper). Reported:
+median and p99 latency as the client sees it, throughput, and errors (any non-2xx answer or
+failed request). Goals: p99 < 50 ms at 8 clients on LadybugDB, < 100 ms on Neo4j.
+
+Neo4j: the bench clears the database of the local server (``scripts/neo4j``) and loads the
+book into it. Both the server and this client share the machine's cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+GOALS_MS = {"ladybug": 50.0, "neo4j": 100.0}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def prepare(store: str, n: int, arrivals: int, seed: int, workdir: Path) -> list[dict[str, Any]]:
+    """Load the N oldest applications of a generated book; return the newest as bodies."""
+    from fraudrings.graph.load import load_batch
+    from fraudrings.graph.store import open_store
+    from fraudrings.loaders.contract import validate
+    from fraudrings.loaders.generator import generate_portfolio
+
+    started = time.perf_counter()
+    apps = generate_portfolio(n + arrivals, seed=seed).applications
+    apps = apps.sort_values(["applied_at", "application_id"], kind="stable")
+    book, new = apps.iloc[:n], apps.iloc[n:]
+    options = {"path": workdir / "bench.lbug"} if store == "ladybug" else {}
+    with open_store(store, **options) as db:
+        if store == "neo4j":
+            db.clear()
+        load_batch(db, validate(book))
+        count = db.count("Application")
+    print(f"{store}: {count:,} applications loaded in {time.perf_counter() - started:.0f}s",
+          file=sys.stderr, flush=True)
+    return [{k: v for k, v in row.items()
+             if v is not None and v != "" and not (isinstance(v, float) and math.isnan(v))}
+            for row in new.to_dict("records")]
+
+
+def empty_in_batches(db: Any, batch: int = 5000) -> None:
+    """Leave the shared Neo4j empty, a few thousand nodes per transaction: one DETACH DELETE
+    of a whole book holds its locks (and the tests' ``clear()``) for minutes."""
+    while db.query("MATCH (n) RETURN count(n) AS n")[0]["n"]:
+        db.write([("MATCH (n) WITH n LIMIT $batch DETACH DELETE n", {"batch": batch})])
+
+
+def start_server(store: str, workdir: Path, port: int) -> tuple[subprocess.Popen, str]:
+    from fraudrings.api import auth
+
+    keys_file = workdir / "api-keys"
+    key = auth.add_key(keys_file, f"bench-{port}", "write")
+    command = [sys.executable, str(Path(__file__).resolve()), "_serve", store, str(workdir),
+               str(port), str(keys_file)]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    import httpx
+
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the {store} server exited with {server.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return server, key
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    raise SystemExit(f"the {store} server did not become ready")
+
+
+def _serve(store: str, workdir: str, port: str, keys_file: str) -> None:
+    """The server process: what ``fraudrings serve`` runs, with the bench's store and keys."""
+    import uvicorn
+
+    from fraudrings.api.app import create_app
+    from fraudrings.api.auth import KeyStore
+    from fraudrings.api.gnn import GnnScorer
+    from fraudrings.graph.store import open_store
+
+    options = {"path": Path(workdir) / "bench.lbug"} if store == "ladybug" else {}
+    with open_store(store, **options) as db:
+        app = create_app(db, keys=KeyStore(Path(keys_file)), gnn=GnnScorer())
+        uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning",
+                    access_log=False)
+
+
+async def load(url: str, key: str, bodies: list[dict[str, Any]],
+               clients: int) -> dict[str, Any]:
+    """Post every body, ``clients`` at a time; latency per request as the client sees it."""
+    import httpx
+
+    queue = iter(bodies)
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=120,
+                                 limits=limits) as http:
+
+        async def worker() -> None:
+            for body in queue:
+                started = time.perf_counter()
+                try:
+                    answer = await http.post("/v1/applications", json=body)
+                    ok = answer.status_code in (200, 201)
+                    label = str(answer.status_code)
+                except httpx.HTTPError as exc:
+                    ok, label = False, type(exc).__name__
+                latencies.append(time.perf_counter() - started)
+                if not ok:
+                    errors[label] = errors.get(label, 0) + 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {"requests": len(ordered), "errors": errors,
+            "median_ms": 1000 * ordered[len(ordered) // 2],
+            "p99_ms": 1000 * ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)],
+            "per_s": len(ordered) / wall}
+
+
+def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
+              seed: int) -> list[dict[str, Any]]:
+    workdir = Path(tempfile.mkdtemp(prefix=f"bench-api-{store}-"))
+    try:
+        bodies = prepare(store, n, warmup + requests * len(levels), seed, workdir)
+        port = _free_port()
+        server, key = start_server(store, workdir, port)
+        url = f"http://127.0.0.1:{port}"
+        rows = []
+        try:
+            asyncio.run(load(url, key, bodies[:warmup], 1))  # imports, plans, caches warm
+            offset = warmup
+            for clients in levels:
+                result = asyncio.run(load(url, key, bodies[offset:offset + requests], clients))
+                offset += requests
+                rows.append({"store": store, "applications": n, "clients": clients, **result})
+                print(_row(rows[-1]), file=sys.stderr, flush=True)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+        if store == "neo4j":  # a shared server: say if someone else changed the book meanwhile
+            from fraudrings.graph.store import open_store
+
+            with open_store("neo4j") as db:
+                held = db.count("Application")
+                expected = n + warmup + requests * len(levels)
+                print(f"neo4j: held {held:,} applications after the run (expected "
+                      f"{expected:,}); emptying it", file=sys.stderr, flush=True)
+                empty_in_batches(db)
+        return rows
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+_HEADER = (f"{'store':8} {'applications':>12} {'clients':>7} {'requests':>8} {'median ms':>9} "
+           f"{'p99 ms':>8} {'req/s':>7}  {'errors':6} goal (p99 @ 8 clients)")
+
+
+def _row(r: dict[str, Any]) -> str:
+    errors = ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "0"
+    goal = ""
+    if r["clients"] == 8:
+        limit = GOALS_MS[r["store"]]
+        goal = f"< {limit:.0f} ms: {'met' if r['p99_ms'] < limit else 'MISSED'}"
+    return (f"{r['store']:8} {r['applications']:>12,} {r['clients']:>7} {r['requests']:>8} "
+            f"{r['median_ms']:>9.1f} {r['p99_ms']:>8.1f} {r['per_s']:>7.1f}  {errors:6} {goal}")
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_serve":
+        _serve(*sys.argv[2:6])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--applications", "-n", type=int, default=1_000_000,
+                        help="applications in the store before the arrivals")
+    parser.add_argument("--stores", nargs="+", default=["ladybug", "neo4j"],
+                        choices=["ladybug", "neo4j"])
+    parser.add_argument("--clients", nargs="+", type=int, default=[1, 8, 32])
+    parser.add_argument("--requests", type=int, default=200,
+                        help="new applications posted per concurrency level")
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    rows = []
+    for store in args.stores:
+        rows += run_store(store, args.applications, args.clients, args.requests, args.warmup,
+                          args.seed)
+    print(f"POST /v1/applications, new applications, {args.requests} per level, loopback, "
+          f"{os.cpu_count()} cores shared by server and client")
+    print(_HEADER)
+    for r in rows:
+        print(_row(r))
+
+
+if __name__ == "__main__":
+    main()

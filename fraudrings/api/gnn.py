@@ -1,0 +1,75 @@
+"""The GNN, when a trained checkpoint exists: one new application scored from its neighbourhood.
+
+Optional by design: without a checkpoint (or without the GNN's dependencies) every answer has
+``gnn_score: null`` and the rest of the assessment stands. The checkpoint is looked up on every
+request (a stat of the ``latest`` pointer; the loaded model is cached by file and modification
+time in :mod:`fraudrings.gnn.checkpoint`), so a model trained while the server runs is picked up
+without a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fraudrings.graph.store import GraphStore
+
+log = logging.getLogger("fraudrings.api")
+
+
+@dataclass(frozen=True)
+class GnnResult:
+    score: float
+    threshold: float
+    flagged: bool
+
+
+class GnnScorer:
+    """``score(store, application_id)``: a :class:`GnnResult`, or None when no model is
+    available."""
+
+    def __init__(self, checkpoint: str | Path | None = None, enabled: bool = True) -> None:
+        self.checkpoint = checkpoint
+        self.enabled = enabled
+        self._modules: tuple[Any, Any] | None = None
+        if enabled:
+            try:  # torch is heavy: import once, at start-up, not inside a request
+                from fraudrings.gnn import checkpoint as gnn_checkpoint
+                from fraudrings.gnn import score as gnn_score
+
+                self._modules = (gnn_checkpoint, gnn_score)
+            except Exception as exc:  # a GNN under construction must not take the API down
+                log.warning("GNN scoring off: cannot import fraudrings.gnn (%s)",
+                            type(exc).__name__)
+        self._warned = False
+
+    def _load(self) -> Any | None:
+        if self._modules is None:
+            return None
+        gnn_checkpoint, _ = self._modules
+        try:
+            return gnn_checkpoint.load_checkpoint(self.checkpoint)
+        except (FileNotFoundError, ValueError) as exc:  # none trained yet, or incompatible
+            if self.checkpoint is not None and not self._warned:
+                log.warning("GNN scoring off: %s", str(exc).splitlines()[0])
+                self._warned = True
+            return None
+
+    @property
+    def available(self) -> bool:
+        return self._load() is not None
+
+    def score(self, store: GraphStore, application_id: str) -> GnnResult | None:
+        checkpoint = self._load()
+        if checkpoint is None or self._modules is None:
+            return None
+        _, gnn_score = self._modules
+        try:
+            result = gnn_score.score_application(store, application_id, checkpoint)
+        except Exception:  # a scoring failure degrades to "no GNN", never to a 500
+            log.exception("GNN scoring failed; answering without it")
+            return None
+        return GnnResult(round(float(result.score), 5), float(result.threshold),
+                         bool(result.flagged))

@@ -1,0 +1,324 @@
+"""The per-application path: validate, store, look around, assemble, persist, explain.
+
+1. **Validate** with the contract's own code (:mod:`fraudrings.api.validation`: concurrent
+   requests share one call): the same rules, hashes and normalisation as a file load; a
+   quarantine reason becomes a 422 naming its field.
+2. **Store** with :func:`insert_application` (one transaction; the answer is given only after it
+   commits). A per-id lock makes "is it stored? then insert" atomic, so a retry racing its
+   original cannot interleave: same content is a replay that stores nothing, different content
+   is a conflict.
+3. **Look around** (:mod:`fraudrings.api.neighbourhood`), after the commit and without any API
+   lock: two linked applications arriving together each see whatever the other has committed.
+4. **Assemble** the local rings with :func:`assemble_rings` — the sweep's own code — with the
+   heuristics' flags the last sweep left on the neighbours and the GNN's scores as evidence.
+   Skipped when fewer applicants than a ring needs are in reach: it could find nothing.
+5. **Persist** the ring (absorbing stored rings it overlaps) and the application's score, under
+   one lock per store, so that concurrent requests' read-then-write of rings do not interleave.
+
+Nothing is cached between requests: every answer is computed from what the store holds now.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fraudrings.api import ringstore
+from fraudrings.api.gnn import GnnResult, GnnScorer
+from fraudrings.api.models import ApplicationIn
+from fraudrings.api.neighbourhood import RING_LINKS, Neighbourhood, fetch
+from fraudrings.api.validation import shared_validator
+from fraudrings.graph import schema
+from fraudrings.graph.load import insert_application
+from fraudrings.graph.rings import AssemblyParams, Ring, application_scores, assemble_rings
+from fraudrings.graph.store import GraphStore
+
+DAY = 86_400
+BURST_DAYS = 14
+#: The last sweep stores *which* heuristics flagged a neighbour, not how strongly: a middle
+#: strength lets the flags count in a ring's score without outweighing its own structure.
+FLAG_STRENGTH = 0.5
+_APP, _KEY = schema.APPLICATION.label, schema.APPLICATION.key
+_LOCK_STRIPES = 64
+_APP_PROPS = tuple(p.name for p in schema.APPLICATION.properties)
+
+
+class Conflict(ValueError):
+    """The store holds this application id with different content."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    review_at: float = 0.5
+    decline_at: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.review_at <= self.decline_at <= 1.0:
+            raise ValueError("thresholds must satisfy 0 <= review <= decline <= 1")
+
+    def recommend(self, score: float) -> str:
+        if score >= self.decline_at:
+            return "decline"
+        return "review" if score >= self.review_at else "approve"
+
+
+class Assessor:
+    """Everything the HTTP layer asks of the store, for one store."""
+
+    def __init__(self, store: GraphStore, thresholds: Thresholds | None = None,
+                 gnn: GnnScorer | None = None, params: AssemblyParams | None = None) -> None:
+        self.store = store
+        self.thresholds = thresholds or Thresholds()
+        self.gnn = gnn
+        self.params = params or AssemblyParams()
+        self._id_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+        self._ring_lock = threading.Lock()
+        self._validate = shared_validator()
+
+    # -- POST /v1/applications ------------------------------------------------------------
+    def submit(self, body: ApplicationIn) -> tuple[bool, dict[str, Any]]:
+        """Store (unless it is a replay) and assess; returns (created, assessment)."""
+        row = self._validate(body.contract_row())
+        app_id = row["application_id"]
+        with self._id_locks[hash(app_id) % _LOCK_STRIPES]:
+            stored = self.store.query(
+                f"MATCH (a:{_APP} {{{_KEY}: $id}}) RETURN a.content_hash AS h", {"id": app_id})
+            if stored and stored[0]["h"] != row["content_hash"]:
+                raise Conflict(f"application {app_id} is stored with different content")
+            created = not stored
+            if created:
+                insert_application(self.store, row)
+        return created, self.assess(row)
+
+    def assess(self, row: dict[str, Any]) -> dict[str, Any]:
+        app_id = row["application_id"]
+        gnn = self.gnn.score(self.store, app_id) if self.gnn is not None else None
+        nb = fetch(self.store, app_id)
+        ring, score = self._rings(nb, gnn)
+        ring_out = None
+        with self._ring_lock:
+            if ring is None:
+                self.store.write([self._score_statement(app_id, score, gnn)])
+            else:
+                # a member is at least as risky as its ring, grown or not
+                ring_id, ring_score = ringstore.persist(
+                    self.store, ring,
+                    lambda stored: [self._score_statement(app_id, max(score, stored), gnn)])
+                score = max(score, ring_score)
+        if ring is not None:
+            ring_out = ringstore.ring_view(self.store, ring_id)
+        score = round(float(score), 4)
+        evidence = self._evidence(row, nb, gnn, ring_out)
+        return {
+            "application_id": app_id, "score": score,
+            "gnn_score": gnn.score if gnn else None,
+            "recommendation": self.thresholds.recommend(score),
+            "ring": ring_out, "evidence": evidence,
+        }
+
+    def _rings(self, nb: Neighbourhood, gnn: GnnResult | None) -> tuple[Ring | None, float]:
+        app_id = nb.application_id
+        gnn_scores = self._gnn_scores(nb, gnn)
+        if nb.applicants < self.params.min_applicants:
+            if gnn is None:
+                return None, 0.0  # no ring can form and there is no other evidence
+            scores = application_scores(nb.export, [], _NO_EVIDENCE,
+                                        gnn_scores.reindex(nb.export.applications[_KEY])
+                                        .to_numpy(dtype=float))
+            return None, float(scores.set_index(_KEY).loc[app_id, "score"])
+        rings, scores = assemble_rings(nb.export, _flag_evidence(nb), gnn_scores, self.params)
+        ring = next((r for r in rings if app_id in r.members), None)
+        return ring, float(scores.set_index(_KEY).loc[app_id, "score"])
+
+    @staticmethod
+    def _gnn_scores(nb: Neighbourhood, gnn: GnnResult | None) -> pd.Series | None:
+        """The last sweep's GNN scores of the neighbours, and this application's fresh one."""
+        stored = {r[_KEY]: r["gnn_score"] for r in nb.rows if r["gnn_score"] is not None}
+        if gnn is not None:
+            stored[nb.application_id] = gnn.score
+        elif not stored:
+            return None
+        return pd.Series(stored, dtype="float64")
+
+    @staticmethod
+    def _score_statement(app_id: str, score: float,
+                         gnn: GnnResult | None) -> tuple[str, dict[str, Any]]:
+        sets = "a.score = $s" + (", a.gnn_score = $g" if gnn is not None else "")
+        params: dict[str, Any] = {"id": app_id, "s": round(float(score), 4)}
+        if gnn is not None:
+            params["g"] = gnn.score
+        return f"MATCH (a:{_APP} {{{_KEY}: $id}}) SET {sets}", params
+
+    # -- evidence -------------------------------------------------------------------------
+    def _evidence(self, row: dict[str, Any], nb: Neighbourhood, gnn: GnnResult | None,
+                  ring: dict[str, Any] | None) -> dict[str, Any]:
+        app_id, applicant, when = row[_KEY], row["applicant_id"], int(row["applied_at"])
+        shared, near_apps, near_people = [], set(), set()
+        for rel, label, value in _own_links(row):
+            ident = nb.own.get((label, value))
+            if ident is None or ident.degree < 2:
+                continue
+            users = ident.applications
+            applicants = None if ident.hub else len(
+                {nb.by_id[a]["applicant_id"] for a in users if a in nb.by_id})
+            if not ident.hub and len(users) < 2:
+                continue
+            shared.append({"kind": label, "relationship": rel, "value": value,
+                           "applications": ident.degree if ident.hub else len(users),
+                           "applicants": applicants, "hub": ident.hub})
+            for other in users - {app_id}:
+                info = nb.by_id.get(other)
+                if (info and info["applicant_id"] != applicant and info["applied_at"] is not None
+                        and abs(int(info["applied_at"]) - when) <= BURST_DAYS * DAY):
+                    near_apps.add(other)
+                    near_people.add(info["applicant_id"])
+        shared.sort(key=lambda s: (s["hub"], -(s["applicants"] or 0), s["kind"], s["value"]))
+        flags = Counter(f for a in nb.hop1 for f in _flags(nb.by_id.get(a)))
+        ring_id = ring["ring_id"] if ring else None
+        neighbour_rings = []
+        for other_ring, count in sorted(Counter(
+                nb.by_id[a]["ring_id"] for a in nb.hop1
+                if a in nb.by_id and nb.by_id[a]["ring_id"]).items()):
+            props = ringstore.read_ring(self.store, other_ring) if other_ring != ring_id else None
+            if props is not None:  # absorbed rings are gone; its own ring is reported above
+                neighbour_rings.append({
+                    "ring_id": other_ring, "score": ringstore.summary(props)["score"],
+                    "found_by": ringstore.found_by(props), "applications": count})
+        evidence = {
+            "shared_identifiers": shared,
+            "burst": {"window_days": BURST_DAYS, "applications": len(near_apps),
+                      "applicants": len(near_people)},
+            "neighbour_flags": [{"heuristic": h, "applications": n}
+                                for h, n in sorted(flags.items(), key=lambda kv: (-kv[1], kv[0]))],
+            "neighbour_rings": neighbour_rings,
+            "gnn": ({"score": gnn.score, "threshold": gnn.threshold, "flagged": gnn.flagged}
+                    if gnn else None),
+            "neighbourhood": len(nb.rows),
+            "truncated": nb.truncated,
+        }
+        evidence["reasons"] = _reasons(evidence, ring)
+        return evidence
+
+    # -- reads ----------------------------------------------------------------------------
+    def application(self, app_id: str) -> dict[str, Any] | None:
+        columns = ", ".join(f"a.{p} AS {p}" for p in _APP_PROPS)
+        rows = self.store.query(f"MATCH (a:{_APP} {{{_KEY}: $id}}) RETURN {columns}",
+                                {"id": app_id})
+        if not rows:
+            return None
+        props = rows[0]
+        links = self.store.query(_IDENTIFIERS, {"id": app_id})
+        ring_rows = self.store.query(
+            f"MATCH (a:{_APP} {{{_KEY}: $id}})-[:{schema.IN_RING}]->(g:{schema.RING.label}) "
+            f"RETURN {ringstore._RETURN}", {"id": app_id})
+        score = props.get("score")
+        try:
+            extra = json.loads(props.get("extra") or "{}")
+        except ValueError:
+            extra = {}
+        return {
+            **{c: props.get(c) for c in ("application_id", "applicant_id", "applied_at",
+                                          "amount", "term_months", "product", "is_fraud",
+                                          "fpd", "gnn_score")},
+            "amount": _finite(props.get("amount")),
+            "extra": extra if isinstance(extra, dict) else {},
+            "identifiers": sorted(({"kind": r["kind"], "relationship": r["rel"],
+                                    "value": r["value"]} for r in links),
+                                  key=lambda i: (i["relationship"], i["value"])),
+            "score": score,
+            "flags": [f for f in (props.get("flags") or "").split(";") if f],
+            "recommendation": self.thresholds.recommend(score) if score is not None else None,
+            "ring": ringstore.summary(ring_rows[0]) if ring_rows else None,
+        }
+
+    def ring(self, ring_id: str) -> dict[str, Any] | None:
+        return ringstore.ring_view(self.store, ring_id)
+
+    def rings(self, min_score: float, limit: int) -> list[dict[str, Any]]:
+        return ringstore.list_rings(self.store, min_score, limit)
+
+    def ready(self) -> bool:
+        try:
+            return bool(self.store.query("RETURN 1 AS ok"))
+        except Exception:
+            return False
+
+
+_IDENTIFIERS = " UNION ALL ".join(
+    f"MATCH (a:{_APP} {{{_KEY}: $id}})-[:{link.type}]->(n:{link.target}) "
+    f"RETURN '{link.target}' AS kind, '{link.type}' AS rel, "
+    f"n.{schema.node_kind(link.target).key} AS value"
+    for link in schema.LINKS
+)
+_NO_EVIDENCE = pd.DataFrame({"app": np.zeros(0, dtype=np.int64), "heuristic": [],
+                             "strength": np.zeros(0)})
+
+
+def _own_links(row: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(relationship, label, value) of the application's ring identifiers, from its row."""
+    out = []
+    for link in RING_LINKS:
+        value = row.get(link.field)
+        values = value if link.multi else [value]
+        for v in values if isinstance(values, (list, tuple)) else []:
+            if isinstance(v, str) and v:
+                out.append((link.type, link.target, v))
+    return out
+
+
+def _flags(info: dict[str, Any] | None) -> list[str]:
+    return [f for f in ((info or {}).get("flags") or "").split(";") if f]
+
+
+def _flag_evidence(nb: Neighbourhood) -> dict[str, pd.DataFrame]:
+    """The heuristics the last sweep flagged the neighbours with, as assembly evidence."""
+    flagged: dict[str, list[str]] = {}
+    for info in nb.rows:
+        if info[_KEY] != nb.application_id:
+            for name in _flags(info):
+                flagged.setdefault(name, []).append(info[_KEY])
+    return {name: pd.DataFrame({"members": [sorted(ids)], "strength": [FLAG_STRENGTH]})
+            for name, ids in flagged.items()}
+
+
+def _reasons(evidence: dict[str, Any], ring: dict[str, Any] | None) -> list[str]:
+    reasons = []
+    if ring is not None:
+        how = ("joins a ring the sweep found" if ring["found_by"] == "sweep"
+               else "forms a ring")
+        reasons.append(f"{how}: {ring['ring_id']} with {ring['size']} applications "
+                       f"(score {ring['score']:.2f})")
+    for item in evidence["shared_identifiers"]:
+        if item["hub"]:
+            continue
+        others = (item["applicants"] or 1) - 1
+        if others > 0:
+            reasons.append(f"{item['kind']} shared with {others} other applicant"
+                           f"{'s' if others > 1 else ''}")
+    burst = evidence["burst"]
+    if burst["applications"] >= 2:
+        reasons.append(f"{burst['applications']} applications by {burst['applicants']} other "
+                       f"applicants on its identifiers within {burst['window_days']} days")
+    if evidence["neighbour_flags"]:
+        reasons.append("neighbours flagged by the last sweep: " + ", ".join(
+            f"{f['heuristic']} ({f['applications']})" for f in evidence["neighbour_flags"]))
+    for other in evidence["neighbour_rings"]:
+        reasons.append(f"linked to {other['applications']} member(s) of ring {other['ring_id']}"
+                       f" ({other['found_by']}, score {other['score']:.2f})")
+    gnn = evidence["gnn"]
+    if gnn is not None and gnn["flagged"]:
+        reasons.append(f"GNN score {gnn['score']:.2f} above its threshold {gnn['threshold']:.2f}")
+    return reasons
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None
