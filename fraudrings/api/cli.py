@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from fraudrings.api import auth
-from fraudrings.cli import UserError, store_options
+from fraudrings.cli_support import UserError, store_options
 
 _keys_file = click.option(
     "--keys-file", type=click.Path(dir_okay=False, path_type=Path), default=None,

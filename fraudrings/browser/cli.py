@@ -156,7 +156,7 @@ def settings_cmd(assets_url: str) -> None:
 @functools.cache
 def ring_command() -> click.Command:
     """The ``fraudrings ring`` command (built once, with the CLI's shared store options)."""
-    from fraudrings.cli import store_options
+    from fraudrings.cli_support import store_options
 
     @click.command("ring")
     @click.argument("ring_id")

@@ -47,7 +47,7 @@ def test_train_then_score_with_write_back(book: Path, tmp_path: Path) -> None:
 
 
 def test_click_commands(book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fraudrings.cli import store_options
+    from fraudrings.cli_support import store_options
 
     monkeypatch.setenv("FRAUDRINGS_HOME", str(tmp_path / "home"))
     group = click.Group()
