@@ -191,8 +191,12 @@ def validate(
         refuse(text[column].str.len() > MAX_VALUE_LENGTH, f"value too long: {column}")
 
     applied = pd.to_datetime(text["applied_at"], utc=True, errors="coerce", format="ISO8601")
+    # refuse implausible years before any arithmetic (year 0827 overflows the epoch maths)
+    too_old = applied.notna() & (applied.dt.year < 1990)
+    applied = applied.where(~too_old)
     # resolution-independent (pandas may hold s, ms, us or ns): seconds since the epoch
     epoch = ((applied - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).fillna(0)
+    refuse(too_old, "implausible time: applied_at before 1990")
     refuse(applied.isna() & (text["applied_at"] != ""), "unparseable time: applied_at")
     refuse((epoch < MIN_EPOCH) & applied.notna(), "implausible time: applied_at before 1990")
 

@@ -110,3 +110,8 @@ def test_wrong_path_and_wrong_type_of_file_are_one_line_errors(tmp_path: Path) -
     (tmp_path / "x.xlsx").write_text("nope")
     with pytest.raises(ContractError, match="unknown file type"):
         read_applications(tmp_path / "x.xlsx")
+
+
+def test_a_year_far_in_the_past_is_quarantined_not_a_crash() -> None:
+    batch = validate(rows(GOOD, GOOD.replace("A1,2025-01-02", "A2,0827-01-31")))
+    assert list(batch.quarantine["_reason"]) == ["implausible time: applied_at before 1990"]

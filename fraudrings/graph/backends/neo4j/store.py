@@ -163,6 +163,16 @@ class Neo4jStore(GraphStore):
         if statements:
             self.write(statements)
 
+    def clear(self) -> None:
+        """Delete everything in batches of 10k (one huge transaction would need the heap of
+        the whole graph); auto-commit, as ``IN TRANSACTIONS`` requires."""
+        with self._driver.session(database=self.database) as session:
+            for kind in schema.NODE_KINDS:
+                session.run(
+                    f"MATCH (n:{kind.label}) CALL (n) {{ DETACH DELETE n }} "
+                    "IN TRANSACTIONS OF 10000 ROWS"
+                ).consume()
+
     def close(self) -> None:
         self._driver.close()
 
