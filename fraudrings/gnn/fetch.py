@@ -55,8 +55,10 @@ def identifiers_query() -> str:
         key = schema.node_kind(link.target).key
         for other in links_into(link.target):
             parts.append(
-                f"MATCH (a:{APP} {{{_APP_KEY}: $id}})-[:{link.type}]->(k:{link.target})"
-                f"<-[:{other.type}]-(j:{APP}) "
+                # two MATCH clauses: one pattern would stop Neo4j (not LadybugDB) from
+                # walking the same relationship back to the application itself
+                f"MATCH (a:{APP} {{{_APP_KEY}: $id}})-[:{link.type}]->(k:{link.target}) "
+                f"MATCH (k)<-[:{other.type}]-(j:{APP}) "
                 f"RETURN '{link.type}' AS via, '{other.type}' AS rel, k.{key} AS value, "
                 f"count(j) AS degree")
     return " UNION ALL ".join(parts)
@@ -71,8 +73,9 @@ def expansion_query(branches: list[tuple[str, str]]) -> str:
         link = schema.link(via)
         key = schema.node_kind(link.target).key
         parts.append(
-            f"MATCH (a:{APP} {{{_APP_KEY}: $id}})-[:{via}]->(k:{link.target})"
-            f"<-[:{schema.link(rel).type}]-(j:{APP}) WHERE k.{key} IN ${via}__{rel} "
+            f"MATCH (a:{APP} {{{_APP_KEY}: $id}})-[:{via}]->(k:{link.target}) "
+            f"WHERE k.{key} IN ${via}__{rel} "
+            f"MATCH (k)<-[:{schema.link(rel).type}]-(j:{APP}) "
             + _merchant_match("j")
             + f"RETURN '{rel}' AS rel, k.{key} AS value, {_RETURNS}, "
             f"m.{schema.node_kind(_MERCHANT.target).key} AS merchant")
