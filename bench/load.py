@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import resource
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -30,44 +29,34 @@ def _generate(n: int, folder: Path) -> Path:
 
 
 def _bulk(backend: str, path: str, queue: mp.Queue) -> None:
+    from _stores import empty_store
+
     from fraudrings.graph.load import load_batch
-    from fraudrings.graph.store import open_store
     from fraudrings.loaders.contract import read_applications
 
-    workdir = tempfile.mkdtemp()
-    options = {"path": Path(workdir) / "g.lbug"} if backend == "ladybug" else {}
-    store = open_store(backend, **options)
-    if backend == "neo4j":
-        store.clear()
-    started = time.perf_counter()
-    batch = read_applications(path)
-    validated = time.perf_counter()
-    report = load_batch(store, batch)
-    done = time.perf_counter()
-    store.close()
-    shutil.rmtree(workdir, ignore_errors=True)
+    with empty_store(backend) as store:
+        started = time.perf_counter()
+        batch = read_applications(path)
+        validated = time.perf_counter()
+        report = load_batch(store, batch)
+        done = time.perf_counter()
     queue.put({"rows": report.loaded, "seconds": done - started,
                "validate_s": validated - started, "store_s": done - validated,
                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 
 
 def _naive(backend: str, path: str, sample: int, queue: mp.Queue) -> None:
+    from _stores import empty_store
+
     from fraudrings.graph.load import insert_application
-    from fraudrings.graph.store import open_store
     from fraudrings.loaders.contract import read_applications
 
-    workdir = tempfile.mkdtemp()
-    options = {"path": Path(workdir) / "g.lbug"} if backend == "ladybug" else {}
-    store = open_store(backend, **options)
-    if backend == "neo4j":
-        store.clear()
     rows = read_applications(path).rows.head(sample).to_dict("records")
-    started = time.perf_counter()
-    for row in rows:
-        insert_application(store, row)
-    done = time.perf_counter()
-    store.close()
-    shutil.rmtree(workdir, ignore_errors=True)
+    with empty_store(backend) as store:
+        started = time.perf_counter()
+        for row in rows:
+            insert_application(store, row)
+        done = time.perf_counter()
     queue.put({"rows": len(rows), "seconds": done - started,
                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
 

@@ -15,15 +15,15 @@ import argparse
 import math
 import multiprocessing as mp
 import resource
-import shutil
 import tempfile
 import time
 from pathlib import Path
 
 
 def _case(backend: str, n: int, data: str, queue: mp.Queue) -> None:
+    from _stores import empty_store
+
     from fraudrings.graph.load import load_batch
-    from fraudrings.graph.store import open_store
     from fraudrings.loaders.contract import read_applications
     from fraudrings.loaders.generator import generate_portfolio
     from fraudrings.sweep.evaluate import textbook_wcc
@@ -33,20 +33,14 @@ def _case(backend: str, n: int, data: str, queue: mp.Queue) -> None:
     if not path.exists():
         generate_portfolio(n, seed=1).write(Path(data) / f"p{n}", fmt="parquet")
         (Path(data) / f"p{n}" / "applications.parquet").rename(path)
-    workdir = tempfile.mkdtemp()
-    options = {"path": Path(workdir) / "g.lbug"} if backend == "ladybug" else {}
-    store = open_store(backend, **options)
-    if backend == "neo4j":
-        store.clear()
-    started = time.perf_counter()
-    load_batch(store, read_applications(path))
-    load_s = time.perf_counter() - started
-    result = run_sweep(store, use_gnn=True)
+    with empty_store(backend) as store:
+        started = time.perf_counter()
+        load_batch(store, read_applications(path))
+        load_s = time.perf_counter() - started
+        result = run_sweep(store, use_gnn=True)
     started = time.perf_counter()
     peer = textbook_wcc(result.export, 50)
     peer_s = time.perf_counter() - started
-    store.close()
-    shutil.rmtree(workdir, ignore_errors=True)
     queue.put({"timings": result.timings, "load_s": load_s, "rings": len(result.rings),
                "peer_s": peer_s, "peer_rings": len(peer),
                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})

@@ -1,8 +1,8 @@
 """One application's ring neighbourhood, fetched for a request, as a :class:`GraphExport`.
 
-``neighbourhood_ids`` + ``export_graph(ids=...)`` give the same picture in 2 + 11 queries and,
-on LadybugDB, every ``a.application_id IN $ids`` there scans the whole Application table (19 ms
-per query at 100k applications, 1.2 s per request in all). LadybugDB 0.22 also plans any
+Fetching the neighbourhood's ids and then exporting them takes 2 + 11 queries and, on
+LadybugDB, every ``a.application_id IN $ids`` scans the whole Application table (19 ms per
+query at 100k applications, 1.2 s per request in all). LadybugDB 0.22 also plans any
 ``UNWIND $ids`` or ``WITH`` followed by a relationship pattern as a hash join over a full table
 scan (30 ms to 1 s). What is fast on both engines is a pattern anchored at one primary key given
 as a parameter, so the fetch is a few such queries:
@@ -50,8 +50,7 @@ RING_LINKS: tuple[schema.Link, ...] = tuple(
 )
 LABELS: tuple[str, ...] = tuple(dict.fromkeys(link.target for link in RING_LINKS))
 
-#: An identifier on more applications than this is a hub: counted, never followed (the rule
-#: of ``neighbourhood_ids``).
+#: An identifier on more applications than this is a hub: counted, never followed.
 HUB_CAP = 60
 #: Hop-1 neighbours whose own identifiers are followed, nearest first. Each costs two queries;
 #: beyond this many the rim is left out and the answer says so (``truncated``).

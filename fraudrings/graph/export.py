@@ -35,14 +35,11 @@ class GraphExport:
         return lookup.reindex(application_ids).to_numpy()
 
 
-def export_graph(store: GraphStore, since: int | None = None,
-                 ids: list[str] | None = None) -> GraphExport:
-    """Export applications and their links: all of them, those in ``ids`` only, or those newer
-    than ``since`` plus every application sharing an identifier with one of them."""
+def export_graph(store: GraphStore, since: int | None = None) -> GraphExport:
+    """Export applications and their links (optionally only applications newer than
+    ``since`` plus every application sharing an identifier with one of them)."""
     columns = ", ".join(f"a.{c} AS {c}" for c in APPLICATION_COLUMNS)
-    where = "WHERE a.application_id IN $ids " if ids is not None else ""
-    params = {"ids": list(ids)} if ids is not None else {}
-    apps = store.query_frame(f"MATCH (a:Application) {where}RETURN {columns}", params)
+    apps = store.query_frame(f"MATCH (a:Application) RETURN {columns}")
     if apps.empty:
         apps = pd.DataFrame(columns=list(APPLICATION_COLUMNS))
     apps = apps.sort_values(["applied_at", "application_id"], kind="stable").reset_index(drop=True)
@@ -54,8 +51,8 @@ def export_graph(store: GraphStore, since: int | None = None,
     for link in schema.LINKS:
         key = schema.node_kind(link.target).key
         frame = store.query_frame(
-            f"MATCH (a:Application)-[:{link.type}]->(n:{link.target}) {where}"
-            f"RETURN a.application_id AS application_id, n.{key} AS value", params
+            f"MATCH (a:Application)-[:{link.type}]->(n:{link.target}) "
+            f"RETURN a.application_id AS application_id, n.{key} AS value"
         )
         if frame.empty:
             links[link.type] = pd.DataFrame({"app": np.zeros(0, dtype=np.int64),
@@ -68,31 +65,6 @@ def export_graph(store: GraphStore, since: int | None = None,
     if since is not None:
         export = neighbourhood_of_recent(export, since)
     return export
-
-
-LINK_TYPES = "|".join(link.type for link in schema.LINKS if link.type != "BY_APPLICANT")
-
-
-def neighbourhood_ids(store: GraphStore, application_id: str, hops: int = 2,
-                      hub_cap: int = 60) -> list[str]:
-    """Applications within ``hops`` shared identifiers of one application, never expanding
-    through an identifier used by more than ``hub_cap`` applications (a shop tablet or a
-    carrier IP would pull in thousands). The applicant key counts as an identifier."""
-    frontier, seen = [application_id], {application_id}
-    for _ in range(hops):
-        rows = store.query(
-            f"MATCH (a:Application)-[:{LINK_TYPES}|BY_APPLICANT]->(n) "
-            f"WHERE a.application_id IN $ids "
-            f"AND COUNT {{ MATCH (n)<-[:{LINK_TYPES}|BY_APPLICANT]-(:Application) }} <= $cap "
-            f"MATCH (n)<-[:{LINK_TYPES}|BY_APPLICANT]-(b:Application) "
-            f"RETURN DISTINCT b.application_id AS id",
-            {"ids": frontier, "cap": hub_cap},
-        )
-        frontier = [r["id"] for r in rows if r["id"] not in seen]
-        seen.update(frontier)
-        if not frontier:
-            break
-    return sorted(seen)
 
 
 def neighbourhood_of_recent(export: GraphExport, since: int) -> GraphExport:
