@@ -3,6 +3,8 @@
     python bench/api.py                                  # 1M applications, LadybugDB and Neo4j
     python bench/api.py --applications 100000            # a quick run
     python bench/api.py --applications 100000 --stores ladybug --requests 100
+    python bench/api.py --stores ladybug --db /tmp/api-1m.lbug   # build once, then reuse
+    python bench/api.py --stores neo4j --keep-neo4j      # load the book into Neo4j once
 
 What it does, per store: generate a book of N applications plus the arrivals, load the N
 oldest (bulk load), start ``fraudrings serve``'s app in a *separate process* on loopback, then
@@ -12,6 +14,13 @@ and 32 clients. Each level gets its own fresh arrivals (a replay would be cheape
 median and p99 latency as the client sees it, throughput, and errors (any non-2xx answer or
 failed request). Goals: p99 < 50 ms at 8 clients on LadybugDB, < 100 ms on Neo4j.
 
+Generating and loading 1M applications takes ~10 minutes on 2 cores, so a prepared book can be
+reused. ``--db PATH`` (LadybugDB): PATH is built on the first run, with its unseen arrivals
+beside it (``PATH.arrivals.jsonl``); every run then works on a fresh copy, so the arrivals are
+always new to the store. ``--keep-neo4j``: the book stays in Neo4j after the run, marked by a
+``(:Load)`` node; a later run with the same N and seed skips the load and posts only arrivals
+the server has never seen. Without it the bench empties Neo4j when done.
+
 Neo4j: the bench clears the database of the local server (``scripts/neo4j``) and loads the
 book into it. Both the server and this client share the machine's cores.
 """
@@ -20,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import shutil
@@ -33,6 +43,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 GOALS_MS = {"ladybug": 50.0, "neo4j": 100.0}
+#: Arrivals generated with a reusable book: enough for several runs against a kept Neo4j.
+POOL = 4000
 
 
 def _free_port() -> int:
@@ -41,28 +53,105 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def prepare(store: str, n: int, arrivals: int, seed: int, workdir: Path) -> list[dict[str, Any]]:
-    """Load the N oldest applications of a generated book; return the newest as bodies."""
-    from fraudrings.graph.load import load_batch
-    from fraudrings.graph.store import open_store
-    from fraudrings.loaders.contract import validate
+def generate(n: int, arrivals: int, seed: int) -> tuple[Any, list[dict[str, Any]]]:
+    """A generated book of ``n + arrivals``: the N oldest as a frame, the newest as bodies."""
     from fraudrings.loaders.generator import generate_portfolio
 
-    started = time.perf_counter()
     apps = generate_portfolio(n + arrivals, seed=seed).applications
     apps = apps.sort_values(["applied_at", "application_id"], kind="stable")
     book, new = apps.iloc[:n], apps.iloc[n:]
-    options = {"path": workdir / "bench.lbug"} if store == "ladybug" else {}
+    return book, [{k: v for k, v in row.items()
+                   if v is not None and v != "" and not (isinstance(v, float) and math.isnan(v))}
+                  for row in new.to_dict("records")]
+
+
+def load_book(store: str, book: Any, **options: Any) -> int:
+    from fraudrings.graph.store import open_store
+
     with open_store(store, **options) as db:
         if store == "neo4j":
-            db.clear()
-        load_batch(db, validate(book))
-        count = db.count("Application")
+            empty_in_batches(db)
+        _load(db, book)
+        return db.count("Application")
+
+
+def _load(db: Any, book: Any) -> None:
+    from fraudrings.graph.load import load_batch
+    from fraudrings.loaders.contract import validate
+
+    load_batch(db, validate(book))
+
+
+def prepare(store: str, n: int, arrivals: int, seed: int, workdir: Path,
+            db: Path | None = None, keep: bool = False) -> list[dict[str, Any]]:
+    """Put a book of N applications in the store; return at least ``arrivals`` it never saw."""
+    started = time.perf_counter()
+    if store == "ladybug" and db is not None:
+        bodies = _prepared_ladybug(db, n, arrivals, seed)
+        for suffix in ("", ".wal"):  # a copy per run: the arrivals stay unseen
+            if Path(f"{db}{suffix}").exists():
+                shutil.copyfile(f"{db}{suffix}", workdir / f"bench.lbug{suffix}")
+        print(f"ladybug: copied the prepared book {db} in "
+              f"{time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
+        return bodies
+    if store == "neo4j" and keep:
+        bodies = _kept_neo4j(n, arrivals, seed)
+        print(f"neo4j: book ready in {time.perf_counter() - started:.0f}s", file=sys.stderr,
+              flush=True)
+        return bodies
+    book, bodies = generate(n, arrivals, seed)
+    options = {"path": workdir / "bench.lbug"} if store == "ladybug" else {}
+    count = load_book(store, book, **options)
     print(f"{store}: {count:,} applications loaded in {time.perf_counter() - started:.0f}s",
           file=sys.stderr, flush=True)
-    return [{k: v for k, v in row.items()
-             if v is not None and v != "" and not (isinstance(v, float) and math.isnan(v))}
-            for row in new.to_dict("records")]
+    return bodies
+
+
+def _prepared_ladybug(db: Path, n: int, arrivals: int, seed: int) -> list[dict[str, Any]]:
+    sidecar = Path(f"{db}.arrivals.jsonl")
+    meta = {"applications": n, "seed": seed}
+    if db.exists():
+        if not sidecar.exists():
+            raise SystemExit(f"{db} exists but has no {sidecar.name}: not built by this bench")
+        with sidecar.open(encoding="utf-8") as lines:
+            found = json.loads(next(lines))
+            if found != meta:
+                raise SystemExit(f"{db} holds {found}, not {meta}")
+            bodies = [json.loads(line) for line in lines]
+        if len(bodies) < arrivals:
+            raise SystemExit(f"{sidecar} has {len(bodies)} arrivals; this run needs {arrivals}")
+        return bodies
+    book, bodies = generate(n, max(arrivals, POOL), seed)
+    count = load_book("ladybug", book, path=db)
+    with sidecar.open("w", encoding="utf-8") as out:
+        out.write(json.dumps(meta) + "\n")
+        out.writelines(json.dumps(body) + "\n" for body in bodies)
+    print(f"ladybug: built {db} with {count:,} applications", file=sys.stderr, flush=True)
+    return bodies
+
+
+def _kept_neo4j(n: int, arrivals: int, seed: int) -> list[dict[str, Any]]:
+    """The book in Neo4j, loaded only if the marker of this N and seed is missing; the pool's
+    arrivals the server does not hold yet (earlier runs posted some)."""
+    from fraudrings.graph.store import open_store
+
+    marker = f"bench-api-{n}-{seed}"
+    book, bodies = generate(n, max(arrivals, POOL), seed)
+    with open_store("neo4j") as db:
+        if not db.query("MATCH (l:Load {load_id: $id}) RETURN l.rows AS rows", {"id": marker}):
+            print(f"neo4j: loading the book ({marker})", file=sys.stderr, flush=True)
+            empty_in_batches(db)
+            _load(db, book)
+            db.write([("MERGE (l:Load {load_id: $id}) SET l.source = $id, l.rows = $n",
+                       {"id": marker, "n": n})])
+        held = {r["id"] for r in db.query(
+            "UNWIND $ids AS i MATCH (a:Application {application_id: i}) RETURN i AS id",
+            {"ids": [b["application_id"] for b in bodies]})}
+    fresh = [b for b in bodies if b["application_id"] not in held]
+    if len(fresh) < arrivals:
+        raise SystemExit(f"only {len(fresh)} unseen arrivals left in Neo4j; run without "
+                         "--keep-neo4j to reload the book")
+    return fresh
 
 
 def empty_in_batches(db: Any, batch: int = 5000) -> None:
@@ -148,10 +237,10 @@ async def load(url: str, key: str, bodies: list[dict[str, Any]],
 
 
 def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
-              seed: int) -> list[dict[str, Any]]:
+              seed: int, db: Path | None = None, keep: bool = False) -> list[dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-api-{store}-"))
     try:
-        bodies = prepare(store, n, warmup + requests * len(levels), seed, workdir)
+        bodies = prepare(store, n, warmup + requests * len(levels), seed, workdir, db, keep)
         port = _free_port()
         server, key = start_server(store, workdir, port)
         url = f"http://127.0.0.1:{port}"
@@ -170,12 +259,14 @@ def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
         if store == "neo4j":  # a shared server: say if someone else changed the book meanwhile
             from fraudrings.graph.store import open_store
 
-            with open_store("neo4j") as db:
-                held = db.count("Application")
-                expected = n + warmup + requests * len(levels)
-                print(f"neo4j: held {held:,} applications after the run (expected "
-                      f"{expected:,}); emptying it", file=sys.stderr, flush=True)
-                empty_in_batches(db)
+            with open_store("neo4j") as neo4j:
+                held = neo4j.count("Application")
+                posted = warmup + requests * len(levels)
+                print(f"neo4j: held {held:,} applications after the run ({posted:,} posted); "
+                      + ("kept (--keep-neo4j)" if keep else "emptying it"),
+                      file=sys.stderr, flush=True)
+                if not keep:
+                    empty_in_batches(neo4j)
         return rows
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -209,12 +300,16 @@ def main() -> None:
                         help="new applications posted per concurrency level")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--db", type=Path, help="LadybugDB: a prepared book to reuse (a copy "
+                        "per run), built there with its arrivals on the first run")
+    parser.add_argument("--keep-neo4j", action="store_true",
+                        help="Neo4j: keep the book loaded after the run and reuse it")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     rows = []
     for store in args.stores:
         rows += run_store(store, args.applications, args.clients, args.requests, args.warmup,
-                          args.seed)
+                          args.seed, args.db, args.keep_neo4j)
     print(f"POST /v1/applications, new applications, {args.requests} per level, loopback, "
           f"{os.cpu_count()} cores shared by server and client")
     print(_HEADER)

@@ -1,15 +1,16 @@
 """The GNN, when a trained checkpoint exists: one new application scored from its neighbourhood.
 
 Optional by design: without a checkpoint (or without the GNN's dependencies) every answer has
-``gnn_score: null`` and the rest of the assessment stands. The checkpoint is looked up on every
-request (a stat of the ``latest`` pointer; the loaded model is cached by file and modification
-time in :mod:`fraudrings.gnn.checkpoint`), so a model trained while the server runs is picked up
-without a restart.
+``gnn_score: null`` and the rest of the assessment stands. The checkpoint is looked up again
+at most once a second (a stat of the ``latest`` pointer; the loaded model is cached by file and
+modification time in :mod:`fraudrings.gnn.checkpoint`), so a model trained while the server runs
+is picked up within a second, without a restart.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from fraudrings.graph.store import GraphStore
 
 log = logging.getLogger("fraudrings.api")
+#: Seconds between looks at the checkpoint on disk: a newly trained model is picked up within.
+RECHECK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -44,18 +47,25 @@ class GnnScorer:
                 log.warning("GNN scoring off: cannot import fraudrings.gnn (%s)",
                             type(exc).__name__)
         self._warned = False
+        self._loaded: Any | None = None
+        self._checked_at = -RECHECK_S
 
     def _load(self) -> Any | None:
         if self._modules is None:
             return None
+        now = time.monotonic()
+        if now - self._checked_at < RECHECK_S:  # a stat per request showed in profiles
+            return self._loaded
         gnn_checkpoint, _ = self._modules
         try:
-            return gnn_checkpoint.load_checkpoint(self.checkpoint)
+            loaded = gnn_checkpoint.load_checkpoint(self.checkpoint)
         except (FileNotFoundError, ValueError) as exc:  # none trained yet, or incompatible
             if self.checkpoint is not None and not self._warned:
                 log.warning("GNN scoring off: %s", str(exc).splitlines()[0])
                 self._warned = True
-            return None
+            loaded = None
+        self._loaded, self._checked_at = loaded, now
+        return loaded
 
     @property
     def available(self) -> bool:

@@ -2,8 +2,9 @@
 
 The request model checks JSON types and lengths so that a wrong field is named before anything
 else runs; the *meaning* of the fields (times, amounts, outcomes, phone normalisation, hashes)
-is left to :func:`fraudrings.loaders.contract.validate`, the code every file load uses, so the
-API and the loader cannot drift apart.
+is left to the contract's rules (:func:`fraudrings.loaders.single.validate_one`, held equal to
+the file loader's ``contract.validate`` by a parity test), so the API and the loader cannot
+drift apart.
 """
 
 from __future__ import annotations

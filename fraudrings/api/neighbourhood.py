@@ -4,12 +4,15 @@ Fetching the neighbourhood's ids and then exporting them takes 2 + 11 queries an
 LadybugDB, every ``a.application_id IN $ids`` scans the whole Application table (19 ms per
 query at 100k applications, 1.2 s per request in all). LadybugDB 0.22 also plans any
 ``UNWIND $ids`` or ``WITH`` followed by a relationship pattern as a hash join over a full table
-scan (30 ms to 1 s). What is fast on both engines is a pattern anchored at one primary key given
-as a parameter, so the fetch is a few such queries:
+scan (30 ms to 1 s), and a pattern over several relationship types at once is slow on hubs.
+What is fast on both engines is a pattern anchored at one primary key given as a parameter,
+one relationship type per branch, so the fetch is a few such queries:
 
 1. the application's identifiers with their degree (applications on every ring relationship
    into the label) — one query, one branch per relationship;
-2. the members of the identifiers that are shared and no hub — one query;
+2. the members of the identifiers that are shared and no hub — one query. Most applications
+   share nothing below the hub cut: then they are their whole neighbourhood and the fetch
+   ends here, after one query;
 3. the same two for each hop-1 neighbour (the nearest first, at most ``MAX_ANCHORS``);
 4. the properties of everyone reached (a primary-key ``UNWIND``, no relationship: fast).
 
@@ -55,8 +58,7 @@ HUB_CAP = 60
 #: Hop-1 neighbours whose own identifiers are followed, nearest first. Each costs two queries;
 #: beyond this many the rim is left out and the answer says so (``truncated``).
 MAX_ANCHORS = 16
-#: Hop-1 neighbours are fetched this many at a time: a server store (Neo4j) answers them in
-#: parallel; LadybugDB's lock serialises them, at no loss.
+#: Hop-1 neighbours are fetched this many at a time from a server store (Neo4j).
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fraudrings-fetch")
 #: Columns the properties query returns besides the export's.
 STORED = ("score", "gnn_score", "flags", "ring_id")
@@ -71,28 +73,33 @@ def _value(label: str) -> str:
 
 
 def degrees_query() -> str:
-    """Every identifier of ``$id`` with its applications per relationship into its label.
-    Two MATCH clauses, so that Neo4j's relationship uniqueness does not drop ``$id`` itself."""
+    """The identifiers of ``$id`` with their applications per relationship into the label.
+    Two MATCH clauses, so that Neo4j's relationship uniqueness does not drop ``$id`` itself;
+    one typed branch per relationship, since a typed ``count(*)`` of a hub's links is cheap (a
+    40k-link IP: 0.3 ms) where a multi-type pattern costs ~40 ms on LadybugDB. ``DISTINCT``
+    where two relationships lead into the label: an application whose own phone is also its
+    contact reaches that node twice."""
     return " UNION ALL ".join(
         f"MATCH (b:{_APP} {{{_KEY}: $id}})-[:{_into(link.target)}]->(m:{link.target}) "
-        f"MATCH (m)<-[:{link.type}]-(c:{_APP}) "
+        f"MATCH (m)<-[:{link.type}]-(c) "
         f"RETURN '{link.target}' AS label, '{link.type}' AS rel, m.{_value(link.target)} AS value, "
-        f"count(c) AS degree"
+        f"count({'DISTINCT c' if '|' in _into(link.target) else '*'}) AS degree"
         for link in RING_LINKS
     )
 
 
-@functools.lru_cache(maxsize=256)
-def members_query(labels: frozenset[str]) -> str:
-    """The applications on the identifiers of ``$id`` whose values are in ``$<Label>``; only
-    labels with values get a branch (an empty list parameter has no type LadybugDB can infer)."""
+def members_query() -> str:
+    """The applications on the identifiers of ``$id`` whose values are in ``$<Label>``. Every
+    label has its branch, so that there is one text: LadybugDB plans a new one in ~60 ms (it
+    keeps the plan per text), Neo4j in ~0.5 s. A label with no value gets ``['']`` (no
+    identifier is empty; an empty list has no type LadybugDB can infer)."""
     return " UNION ALL ".join(
         f"MATCH (b:{_APP} {{{_KEY}: $id}})-[:{_into(link.target)}]->(m:{link.target}) "
         f"WHERE m.{_value(link.target)} IN ${link.target} "
         f"MATCH (m)<-[:{link.type}]-(c:{_APP}) "
         f"RETURN '{link.target}' AS label, '{link.type}' AS rel, m.{_value(link.target)} AS value, "
         f"c.{_KEY} AS app"
-        for link in RING_LINKS if link.target in labels
+        for link in RING_LINKS
     )
 
 
@@ -102,6 +109,7 @@ def properties_query() -> str:
 
 
 _DEGREES = degrees_query()
+_MEMBERS = members_query()
 _INTS = ("applied_at", "term_months", "is_fraud", "fpd")
 _PROPERTIES = properties_query()
 
@@ -143,8 +151,8 @@ class Neighbourhood:
 
     @functools.cached_property
     def export(self) -> GraphExport:
-        """Built only when ring assembly runs: most applications share nothing and need no
-        frames (pandas costs milliseconds per request here)."""
+        """Built only where assembly hands over to ``assemble_rings`` (a ring to split):
+        pandas costs milliseconds per request here."""
         return _export(self.rows, self.known)
 
 
@@ -152,8 +160,11 @@ def identifiers(store: GraphStore, application_id: str,
                 skip: Iterable[tuple[str, str]] = ()) -> dict[tuple[str, str], Identifier]:
     """An application's identifiers with degrees, and members of the shared non-hub ones
     (except those in ``skip``, already known)."""
+    neo4j = store.backend == "neo4j"
     found: dict[tuple[str, str], Identifier] = {}
-    for row in store.query(_DEGREES, {"id": application_id}):
+    rows = (_neo4j_degrees(store, application_id) if neo4j
+            else store.query(_DEGREES, {"id": application_id}))
+    for row in rows:
         key = (row["label"], row["value"])
         found.setdefault(key, Identifier(*key)).degree += int(row["degree"])
     known = set(skip)
@@ -161,18 +172,54 @@ def identifiers(store: GraphStore, application_id: str,
     for key, ident in found.items():
         if 2 <= ident.degree <= HUB_CAP and key not in known:
             wanted.setdefault(ident.label, []).append(ident.value)
-    if wanted:
-        query = members_query(frozenset(wanted))
-        for row in store.query(query, {"id": application_id, **wanted}):
-            ident = found[(row["label"], row["value"])]
-            ident.members.setdefault(row["rel"], set()).add(row["app"])
+    if not wanted:
+        return found
+    if neo4j:
+        rows = store.query(NEO4J_MEMBERS, {"id": application_id, "values": sorted(
+            {v for values in wanted.values() for v in values})})
+        rows = [r for r in rows if r["value"] in wanted.get(r["label"], ())]
+    else:
+        rows = store.query(_MEMBERS, {"id": application_id,
+                                      **{label: wanted.get(label, [""]) for label in LABELS}})
+    for row in rows:
+        ident = found[(row["label"], row["value"])]
+        ident.members.setdefault(row["rel"], set()).add(row["app"])
     return found
 
 
-def fetch(store: GraphStore, application_id: str) -> Neighbourhood:
-    """The application, its neighbours within two shared non-hub identifiers, and their links."""
+#: Neo4j's own texts: one pattern over every ring relationship, and hub degrees from its degree
+#: store (``COUNT`` subqueries), so each plans in milliseconds — the per-relationship unions
+#: cost Neo4j ~0.5 s to plan, and again whenever its statistics move on (a growing book).
+_ALL = "|".join(link.type for link in RING_LINKS)
+NEO4J_DEGREES = (
+    f"MATCH (b:{_APP} {{{_KEY}: $id}})-[:{_ALL}]->(m) WITH DISTINCT m "
+    f"RETURN labels(m)[0] AS label, m.value AS value, "
+    + ", ".join(f"COUNT {{ (m)<-[:{link.type}]-() }} AS {link.type}" for link in RING_LINKS))
+NEO4J_MEMBERS = (
+    f"MATCH (b:{_APP} {{{_KEY}: $id}})-[:{_ALL}]->(m) WHERE m.value IN $values "
+    f"WITH DISTINCT m MATCH (m)<-[r:{_ALL}]-(c:{_APP}) "
+    f"RETURN labels(m)[0] AS label, type(r) AS rel, m.value AS value, c.{_KEY} AS app")
+
+
+def _neo4j_degrees(store: GraphStore, application_id: str) -> list[dict[str, Any]]:
+    """``degrees_query``'s rows from :data:`NEO4J_DEGREES`."""
+    return [{"label": row["label"], "rel": link.type, "value": row["value"],
+             "degree": row[link.type]}
+            for row in store.query(NEO4J_DEGREES, {"id": application_id})
+            for link in RING_LINKS if link.target == row["label"]]
+
+
+def fetch(store: GraphStore, application_id: str,
+          row: Mapping[str, Any] | None = None) -> Neighbourhood:
+    """The application, its neighbours within two shared non-hub identifiers, and their links.
+
+    ``row``, the application as just stored (normalised), saves a query: when it shares no
+    identifier below the hub cut (most applications) it is its whole neighbourhood."""
     own = identifiers(store, application_id)
     known = {k: v for k, v in own.items() if v.members}
+    if row is not None and not known:
+        alone = {c: row.get(c) for c in APPLICATION_COLUMNS} | dict.fromkeys(STORED)
+        return Neighbourhood(application_id, [alone], known, own, set())
     # nearest first: neighbours on the rarest identifiers are the likeliest ring-mates
     nearest: dict[str, int] = {}
     for ident in known.values():
@@ -181,7 +228,12 @@ def fetch(store: GraphStore, application_id: str) -> Neighbourhood:
     hop1 = sorted(nearest, key=lambda a: (nearest[a], a))
     truncated = len(hop1) > MAX_ANCHORS
     skip = frozenset(known)
-    for found in _POOL.map(lambda app: identifiers(store, app, skip), hop1[:MAX_ANCHORS]):
+    anchors = hop1[:MAX_ANCHORS]
+    # a server answers anchors in parallel; LadybugDB's lock would only serialise the threads
+    found_each = (_POOL.map(lambda app: identifiers(store, app, skip), anchors)
+                  if store.backend == "neo4j" else
+                  (identifiers(store, app, skip) for app in anchors))
+    for found in found_each:
         for key, ident in found.items():
             if ident.members and key not in known:
                 known[key] = ident

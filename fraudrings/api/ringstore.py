@@ -130,18 +130,21 @@ def persist(store: GraphStore, ring: Ring,
         score = props["score"]
         sets = ", ".join(f"g.{k} = ${k}" for k in props if k != "ring_id")
         statements.append((f"MERGE (g:{_RING} {{ring_id: $ring_id}}) SET {sets}", props))
-        for app in sorted(members):
-            # one statement per member: LadybugDB turns an UNWIND + MERGE into a table scan
-            statements.append((
-                f"MATCH (a:{_APP} {{{_KEY}: $a}}) MATCH (g:{_RING} {{ring_id: $r}}) "
-                f"MERGE (a)-[:{_IN}]->(g) SET a.ring_id = $r, "
-                f"a.score = CASE WHEN a.score IS NULL OR a.score < $s THEN $s ELSE a.score END",
-                {"a": app, "r": ring_id, "s": float(props["score"])},
-            ))
+        joined = {"r": ring_id, "s": float(props["score"])}
+        if store.backend == "neo4j":  # one statement: each is a round trip on a server
+            statements.append((_JOIN_ALL, {**joined, "members": sorted(members)}))
+        else:  # one statement per member: LadybugDB turns an UNWIND + MERGE into a table scan
+            statements += [(_JOIN, {**joined, "a": app}) for app in sorted(members)]
     statements += list(then(score))
     if statements:
         store.write(statements)
     return ring_id, score
+
+
+_JOINS = (f"MATCH (g:{_RING} {{ring_id: $r}}) MERGE (a)-[:{_IN}]->(g) SET a.ring_id = $r, "
+          f"a.score = CASE WHEN a.score IS NULL OR a.score < $s THEN $s ELSE a.score END")
+_JOIN = f"MATCH (a:{_APP} {{{_KEY}: $a}}) " + _JOINS
+_JOIN_ALL = f"UNWIND $members AS m MATCH (a:{_APP} {{{_KEY}: m}}) " + _JOINS
 
 
 def merged_props(ring: Ring, ring_id: str, members: set[str],

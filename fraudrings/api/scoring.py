@@ -1,17 +1,19 @@
 """The per-application path: validate, store, look around, assemble, persist, explain.
 
-1. **Validate** with the contract's own code (:mod:`fraudrings.api.validation`: concurrent
-   requests share one call): the same rules, hashes and normalisation as a file load; a
-   quarantine reason becomes a 422 naming its field.
+1. **Validate** with the contract's rules (:func:`fraudrings.loaders.single.validate_one`, held
+   equal to the file path by a parity test): the same hashes and normalisation as a file load;
+   a quarantine reason becomes a 422 naming its field.
 2. **Store** with :func:`insert_application` (one transaction; the answer is given only after it
    commits). A per-id lock makes "is it stored? then insert" atomic, so a retry racing its
    original cannot interleave: same content is a replay that stores nothing, different content
    is a conflict.
 3. **Look around** (:mod:`fraudrings.api.neighbourhood`), after the commit and without any API
    lock: two linked applications arriving together each see whatever the other has committed.
-4. **Assemble** the local rings with :func:`assemble_rings` — the sweep's own code — with the
-   heuristics' flags the last sweep left on the neighbours and the GNN's scores as evidence.
-   Skipped when fewer applicants than a ring needs are in reach: it could find nothing.
+4. **Assemble** the local rings (:func:`fraudrings.api.assembly.assemble`: the sweep's
+   ``assemble_rings`` step for step in plain Python, held equal to it by a parity test), with
+   the heuristics' flags the last sweep left on the neighbours and the GNN's scores as
+   evidence. Skipped when fewer applicants than a ring needs are in reach: it could find
+   nothing.
 5. **Persist** the ring (absorbing stored rings it overlaps) and the application's score, under
    one lock per store, so that concurrent requests' read-then-write of rings do not interleave.
 
@@ -21,22 +23,21 @@ Nothing is cached between requests: every answer is computed from what the store
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from fraudrings.api import ringstore
+from fraudrings.api.assembly import application_scores, assemble
 from fraudrings.api.gnn import GnnResult, GnnScorer
 from fraudrings.api.models import ApplicationIn
 from fraudrings.api.neighbourhood import RING_LINKS, Neighbourhood, fetch
-from fraudrings.api.validation import shared_validator
+from fraudrings.api.validation import validate_application
 from fraudrings.graph import schema
 from fraudrings.graph.load import insert_application
-from fraudrings.graph.rings import AssemblyParams, Ring, application_scores, assemble_rings
+from fraudrings.graph.rings import AssemblyParams, Ring
 from fraudrings.graph.store import GraphStore
 
 DAY = 86_400
@@ -79,27 +80,36 @@ class Assessor:
         self.params = params or AssemblyParams()
         self._id_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         self._ring_lock = threading.Lock()
-        self._validate = shared_validator()
 
     # -- POST /v1/applications ------------------------------------------------------------
     def submit(self, body: ApplicationIn) -> tuple[bool, dict[str, Any]]:
         """Store (unless it is a replay) and assess; returns (created, assessment)."""
-        row = self._validate(body.contract_row())
+        row = validate_application(body.contract_row())
         app_id = row["application_id"]
         with self._id_locks[hash(app_id) % _LOCK_STRIPES]:
-            stored = self.store.query(
-                f"MATCH (a:{_APP} {{{_KEY}: $id}}) RETURN a.content_hash AS h", {"id": app_id})
-            if stored and stored[0]["h"] != row["content_hash"]:
-                raise Conflict(f"application {app_id} is stored with different content")
-            created = not stored
+            created = not self._stored(row)
             if created:
-                insert_application(self.store, row)
+                try:  # False: another writer (a second server on one Neo4j) stored it first
+                    created = insert_application(self.store, row)
+                except Exception:  # ... with other content: a conflict, else a real failure
+                    if not self._stored(row):
+                        raise
+                    created = False
         return created, self.assess(row)
+
+    def _stored(self, row: dict[str, Any]) -> bool:
+        """Whether the store holds the application; :class:`Conflict` if with other content."""
+        stored = self.store.query(f"MATCH (a:{_APP} {{{_KEY}: $id}}) RETURN a.content_hash AS h",
+                                  {"id": row["application_id"]})
+        if stored and stored[0]["h"] != row["content_hash"]:
+            raise Conflict(f"application {row['application_id']} is stored with different "
+                           "content")
+        return bool(stored)
 
     def assess(self, row: dict[str, Any]) -> dict[str, Any]:
         app_id = row["application_id"]
         gnn = self.gnn.score(self.store, app_id) if self.gnn is not None else None
-        nb = fetch(self.store, app_id)
+        nb = fetch(self.store, app_id, row)
         ring, score = self._rings(nb, gnn)
         ring_out = None
         with self._ring_lock:
@@ -128,23 +138,21 @@ class Assessor:
         if nb.applicants < self.params.min_applicants:
             if gnn is None:
                 return None, 0.0  # no ring can form and there is no other evidence
-            scores = application_scores(nb.export, [], _NO_EVIDENCE,
-                                        gnn_scores.reindex(nb.export.applications[_KEY])
-                                        .to_numpy(dtype=float))
-            return None, float(scores.set_index(_KEY).loc[app_id, "score"])
-        rings, scores = assemble_rings(nb.export, _flag_evidence(nb), gnn_scores, self.params)
+            ids = [r[_KEY] for r in nb.rows]
+            scores = application_scores(ids, [], {},
+                                        [gnn_scores.get(a, math.nan) for a in ids])
+            return None, scores[app_id]
+        rings, scores = assemble(nb, _flagged(nb), FLAG_STRENGTH, gnn_scores, self.params)
         ring = next((r for r in rings if app_id in r.members), None)
-        return ring, float(scores.set_index(_KEY).loc[app_id, "score"])
+        return ring, scores[app_id]
 
     @staticmethod
-    def _gnn_scores(nb: Neighbourhood, gnn: GnnResult | None) -> pd.Series | None:
+    def _gnn_scores(nb: Neighbourhood, gnn: GnnResult | None) -> dict[str, float]:
         """The last sweep's GNN scores of the neighbours, and this application's fresh one."""
-        stored = {r[_KEY]: r["gnn_score"] for r in nb.rows if r["gnn_score"] is not None}
+        stored = {r[_KEY]: float(r["gnn_score"]) for r in nb.rows if r["gnn_score"] is not None}
         if gnn is not None:
             stored[nb.application_id] = gnn.score
-        elif not stored:
-            return None
-        return pd.Series(stored, dtype="float64")
+        return stored
 
     @staticmethod
     def _score_statement(app_id: str, score: float,
@@ -256,8 +264,6 @@ _IDENTIFIERS = " UNION ALL ".join(
     f"n.{schema.node_kind(link.target).key} AS value"
     for link in schema.LINKS
 )
-_NO_EVIDENCE = pd.DataFrame({"app": np.zeros(0, dtype=np.int64), "heuristic": [],
-                             "strength": np.zeros(0)})
 
 
 def _own_links(row: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -276,15 +282,14 @@ def _flags(info: dict[str, Any] | None) -> list[str]:
     return [f for f in ((info or {}).get("flags") or "").split(";") if f]
 
 
-def _flag_evidence(nb: Neighbourhood) -> dict[str, pd.DataFrame]:
-    """The heuristics the last sweep flagged the neighbours with, as assembly evidence."""
+def _flagged(nb: Neighbourhood) -> dict[str, list[str]]:
+    """The neighbours each heuristic flagged in the last sweep: assembly evidence."""
     flagged: dict[str, list[str]] = {}
     for info in nb.rows:
         if info[_KEY] != nb.application_id:
             for name in _flags(info):
                 flagged.setdefault(name, []).append(info[_KEY])
-    return {name: pd.DataFrame({"members": [sorted(ids)], "strength": [FLAG_STRENGTH]})
-            for name, ids in flagged.items()}
+    return flagged
 
 
 def _reasons(evidence: dict[str, Any], ring: dict[str, Any] | None) -> list[str]:
@@ -321,4 +326,4 @@ def _finite(value: Any) -> float | None:
     if value is None:
         return None
     value = float(value)
-    return value if np.isfinite(value) else None
+    return value if math.isfinite(value) else None

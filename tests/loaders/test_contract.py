@@ -20,6 +20,8 @@ def rows(*lines: str) -> pd.DataFrame:
     return pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
 
 
+#: link_hash and content_hash of GOOD as the first release computed them
+LINK_0, CONTENT_0 = "a76cda9c15bed7ad", "74ad6822d685f713"
 GOOD = ("A1,2025-01-02T10:00:00,P1,+7 912 345-67-89,D1,M1,G1, Foo@X.com ,1.1.1.1,ADR,B1,,"
         "100,12,pos,,,web")
 
@@ -115,3 +117,32 @@ def test_wrong_path_and_wrong_type_of_file_are_one_line_errors(tmp_path: Path) -
 def test_a_year_far_in_the_past_is_quarantined_not_a_crash() -> None:
     batch = validate(rows(GOOD, GOOD.replace("A1,2025-01-02", "A2,0827-01-31")))
     assert list(batch.quarantine["_reason"]) == ["implausible time: applied_at before 1990"]
+
+
+def test_extra_columns_are_the_json_a_person_would_write() -> None:
+    """The vectorised writer against ``json.dumps`` itself, over values that need escaping."""
+    import json
+
+    import numpy as np
+
+    odd = ["", "x", 'say "hi"', "back\\slash", "tab\there", "юникод", "emoji 😀", "a/b",
+           "~[]{}", "\x7f", "ctrl\x01", "ends, ", ",", '"', "MATCH (n) DETACH DELETE n"]
+    rng = np.random.default_rng(3)
+    names = ["zeta", "Alpha", "m_1"]
+    frame = rows(*[f"A{i},2025-01-02T10:00:00,P{i},,,,,,,,,,,,,,," for i in range(300)])
+    for name in names:
+        frame[name] = rng.choice(odd, len(frame))
+    got = validate(frame).rows["extra"]
+    want = frame[["channel", *names]].apply(
+        lambda r: json.dumps({k: v.strip() for k, v in r.items() if v.strip()},
+                             sort_keys=True), axis=1)
+    assert list(got) == list(want)
+    assert json.loads(got[0]) == {k: v.strip() for k, v in frame.loc[0, [*names]].items()
+                                  if v.strip()}
+
+
+def test_content_hashes_are_stable_across_releases() -> None:
+    """Stored applications carry these hashes; a change would turn every re-load into a
+    conflict. The values below were computed by the first release."""
+    batch = validate(rows(GOOD))
+    assert batch.rows.loc[0, ["link_hash", "content_hash"]].tolist() == [LINK_0, CONTENT_0]
