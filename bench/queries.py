@@ -69,7 +69,8 @@ def main() -> None:
     labels = (pd.read_csv(labels_path, keep_default_na=False).set_index("application_id")
               if labels_path.exists() else None)
 
-    with open_store("ladybug", path=db) as store:
+    # read-only: a database built once (or by someone else) is never changed by a benchmark
+    with open_store("ladybug", path=db, read_only=True) as store:
         n = store.count("Application")
         print(f"\n{n:,} applications in {db}\n")
         print(f"{'heuristic':24s} {'wall s':>7s} {'cpu s':>7s} {'rows':>6s} {'flagged':>8s} "

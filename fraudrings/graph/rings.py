@@ -95,106 +95,166 @@ def ring_id_for(members: list[str]) -> str:
     return f"ring-{digest}"
 
 
-def identifier_table(export: GraphExport, params: AssemblyParams) -> pd.DataFrame:
-    """One row per (identifier, application) link with the identifier's informativeness.
+@dataclass
+class Identifiers:
+    """The informative identifiers of an export, as integer codes.
 
-    Own phones and contact phones are one identifier space: a contact who is another
-    applicant's own phone is what ties a contact clique.
+    ``links`` has one row per (identifier, application) link of an identifier shared by 2 to
+    ``hub_applicants`` applicants, in export order (relationship by relationship, as
+    ``AssemblyParams.base`` lists them): ``ident`` (code), ``rel`` (index into ``rels``),
+    ``app`` (row of the application), ``applicant`` (code), ``t`` (applied_at),
+    ``applicants``, ``span`` and ``weight``. Identifiers stay integers until a ring reports
+    them: a ``Kind:value`` string per link, grouped on, was most of the cost on large books.
     """
-    apps = export.applications
-    applicant = pd.factorize(apps["applicant_id"])[0]
-    when = apps["applied_at"].to_numpy(dtype="int64", na_value=0)
-    merchant = np.full(export.n, -1, dtype=np.int64)
-    merchants = export.links.get("AT_MERCHANT")
-    if merchants is not None and len(merchants):
-        merchant[merchants["app"].to_numpy()] = pd.factorize(merchants["value"])[0]
-    parts = []
-    for rel, base in params.base.items():
-        frame = export.links.get(rel)
-        if frame is None or frame.empty:
-            continue
-        target = schema.link(rel).target
-        parts.append(pd.DataFrame({
-            "ident": target + ":" + frame["value"].astype(str),
-            "rel": rel,
-            "app": frame["app"].to_numpy(),
-            "base": base,
-        }))
-    if not parts:
-        return pd.DataFrame(columns=["ident", "rel", "app", "base", "weight"])
-    links = pd.concat(parts, ignore_index=True)
-    links["applicant"] = applicant[links["app"].to_numpy()]
-    links["t"] = when[links["app"].to_numpy()]
-    links["merchant"] = merchant[links["app"].to_numpy()]
-    grouped = links.groupby("ident", sort=False)
-    stats = pd.DataFrame({
-        "applicants": grouped["applicant"].nunique(),
-        "apps": grouped["app"].nunique(),
-        "span": grouped["t"].max() - grouped["t"].min(),
-        "merchants": grouped["merchant"].nunique(),
-    })
-    stats = stats[(stats["applicants"] >= 2) & (stats["applicants"] <= params.hub_applicants)]
-    links = links.join(stats, on="ident", how="inner")
-    span_days = links["span"] / DAY
-    k = links["applicants"]
+
+    links: pd.DataFrame
+    labels: np.ndarray  # "Kind:value" by ident code
+    rels: tuple[str, ...]
+    applicant: np.ndarray  # applicant code of every application (export row order)
+
+
+def identifier_table(export: GraphExport, params: AssemblyParams) -> Identifiers:
+    """Every link of an informative identifier, with the identifier's weight.
+
+    Own phones and contact phones are one identifier space (one code per target label and
+    value): a contact who is another applicant's own phone is what ties a contact clique.
+    """
+    applicant = _applicant_codes(export)
+    n_people = max(int(applicant.max(initial=-1)) + 1, 1)
+    when = export.applications["applied_at"].to_numpy(dtype="int64", na_value=0)
+    present = [(rel, base) for rel, base in params.base.items()
+               if export.links.get(rel) is not None and len(export.links[rel])]
+    rels = tuple(rel for rel, _ in present)
+    # one code per (target label, value): the relationships of one target share the codes
+    codes: list[np.ndarray] = [np.zeros(0, dtype=np.int64) for _ in present]
+    sources: list[tuple[int, str, Any]] = []  # (first code, target, values)
+    offset = 0
+    for target in dict.fromkeys(schema.link(rel).target for rel in rels):
+        parts = [i for i, rel in enumerate(rels) if schema.link(rel).target == target]
+        values = pd.concat([export.links[rels[i]]["value"] for i in parts], ignore_index=True)
+        local, uniques = pd.factorize(values)
+        local = np.where(local >= 0, local + offset, -1)  # a missing value ties nothing
+        start = 0
+        for i in parts:
+            size = len(export.links[rels[i]])
+            codes[i] = local[start:start + size]
+            start += size
+        sources.append((offset, target, uniques))  # as returned: most are never spelled out
+        offset += len(uniques)
+    sizes = [len(c) for c in codes]
+    ident = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int64)
+    app = (np.concatenate([export.links[rel]["app"].to_numpy(dtype=np.int64) for rel in rels])
+           if rels else np.zeros(0, dtype=np.int64))
+    rel_code = np.repeat(np.arange(len(rels), dtype=np.int64), sizes)
+    base = np.repeat(np.array([b for _, b in present], dtype=float), sizes)
+    # distinct applicants per identifier. An identifier on one link has one applicant, so the
+    # many used once are dropped before the (identifier, applicant) pairs are sorted
+    uses = np.bincount(ident[ident >= 0], minlength=offset)
+    maybe = np.flatnonzero((ident >= 0) & (uses[np.maximum(ident, 0)] >= 2))
+    pairs = np.unique(ident[maybe] * n_people + applicant[app[maybe]])
+    people = np.bincount(pairs // n_people, minlength=offset)
+    informative = (people >= 2) & (people <= params.hub_applicants)
+    rows = maybe[informative[ident[maybe]]]  # ascending: export order is kept
+    ident, app, rel_code, base = ident[rows], app[rows], rel_code[rows], base[rows]
+    t = when[app]
+    kept = np.flatnonzero(informative)
+    compact = np.full(offset, -1, dtype=np.int64)
+    compact[kept] = np.arange(len(kept))
+    labels = np.empty(len(kept), dtype=object)
+    for first, target, values in sources:
+        here = (kept >= first) & (kept < first + len(values))
+        labels[here] = [f"{target}:{v}" for v in values.take(kept[here] - first).tolist()]
+    low = np.full(offset, np.iinfo(np.int64).max, dtype=np.int64)
+    high = np.full(offset, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(low, ident, t)
+    np.maximum.at(high, ident, t)
+    span = high[ident] - low[ident]
+    k = people[ident]
     # Fewer people sharing = stronger; a slow, steady fixture over months = weaker.
     size_factor = 1.0 / np.sqrt(np.maximum(1.0, k / 4.0))
-    time_factor = np.exp(-np.maximum(0.0, span_days - params.slow_days / 3) / params.slow_days)
-    links["weight"] = links["base"] * size_factor * time_factor
-    return links
+    time_factor = np.exp(-np.maximum(0.0, span / DAY - params.slow_days / 3) / params.slow_days)
+    links = pd.DataFrame({
+        "ident": compact[ident], "rel": rel_code, "app": app, "applicant": applicant[app],
+        "t": t, "applicants": k, "span": span, "weight": base * size_factor * time_factor,
+    })
+    return Identifiers(links, labels, rels, applicant)
 
 
-def candidate_groups(export: GraphExport, links: pd.DataFrame,
+def _applicant_codes(export: GraphExport) -> np.ndarray:
+    return pd.factorize(export.applications["applicant_id"])[0].astype(np.int64)
+
+
+def candidate_groups(export: GraphExport, idents: Identifiers,
                      params: AssemblyParams) -> list[np.ndarray]:
     """Components over informative identifiers (and the applicant key), large ones split."""
     n = export.n
+    links = idents.links
     strong = links[links["weight"] >= params.min_weight]
-    idents, ident_index = np.unique(strong["ident"].to_numpy(), return_inverse=True)
-    applicant = pd.factorize(export.applications["applicant_id"])[0]
-    # bipartite graph: applications 0..n-1, identifiers n.., applicants n+len(idents)..
-    rows = np.concatenate([strong["app"].to_numpy(), np.arange(n)])
-    cols = np.concatenate([n + ident_index, n + len(idents) + applicant])
-    size = n + len(idents) + applicant.max(initial=-1) + 1
+    s_app = strong["app"].to_numpy()
+    s_ident = strong["ident"].to_numpy()
+    n_ident = len(idents.labels)
+    applicant = idents.applicant
+    n_people = int(applicant.max(initial=-1)) + 1
+    # bipartite graph: applications 0..n-1, identifiers n.., applicants n+n_ident..
+    rows = np.concatenate([s_app, np.arange(n)])
+    cols = np.concatenate([n + s_ident, n + n_ident + applicant])
+    size = n + n_ident + n_people
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
     _, label = connected_components(graph, directed=False)
-    app_label = label[:n]
-    # only components with an informative identifier are candidates
-    touched = np.zeros(n, dtype=bool)
-    touched[strong["app"].to_numpy()] = True
-    order = np.argsort(app_label, kind="stable")
+    app_label = label[:n].astype(np.int64)
+    n_labels = int(app_label.max(initial=-1)) + 1
+    # only components with an informative identifier and enough applicants are candidates
+    members_of = np.bincount(app_label, minlength=n_labels)
+    touched = np.bincount(app_label[s_app], minlength=n_labels) > 0
+    pairs = np.unique(app_label * max(n_people, 1) + applicant)
+    people = np.bincount(pairs // max(n_people, 1), minlength=n_labels)
+    wanted = ((members_of >= params.min_applicants) & touched
+              & (people >= params.min_applicants))
+    chosen = np.flatnonzero(wanted[app_label])  # ascending application rows
+    order = chosen[np.argsort(app_label[chosen], kind="stable")]
     bounds = np.flatnonzero(np.diff(app_label[order])) + 1
+    s_label = app_label[s_app]
+    by_label = np.argsort(s_label, kind="stable")  # strong links by component, export order
     groups = []
-    for members in np.split(order, bounds):
-        if len(members) < params.min_applicants or not touched[members].any():
-            continue
-        if len(np.unique(applicant[members])) < params.min_applicants:
-            continue
+    for members in np.split(order, bounds) if len(order) else []:
         if len(members) > params.max_ring:
-            groups.extend(split_dense(members, strong, applicant, params))
+            lab = app_label[members[0]]
+            lo, hi = np.searchsorted(s_label[by_label], [lab, lab + 1])
+            inside = by_label[lo:hi]
+            groups.extend(split_dense(members, s_app[inside], s_ident[inside],
+                                      strong["weight"].to_numpy()[inside], applicant, params))
         else:
             groups.append(members)
     return groups
 
 
-def split_dense(members: np.ndarray, links: pd.DataFrame, applicant: np.ndarray,
+def split_dense(members: np.ndarray, apps: np.ndarray, idents: np.ndarray,
+                weights: np.ndarray, applicant: np.ndarray,
                 params: AssemblyParams) -> list[np.ndarray]:
-    """Louvain communities of a large component on its weighted application graph."""
-    inside = links[links["app"].isin(members)]
+    """Louvain communities of a large component on its weighted application graph.
+
+    ``apps``, ``idents`` and ``weights`` are the component's strong links in export order;
+    the graph is built in that order (Louvain's result depends on it).
+    """
     graph = nx.Graph()
     graph.add_nodes_from(members.tolist())
-    for _, group in inside.groupby("ident", sort=False):
-        apps = group["app"].to_numpy()
-        weight = float(group["weight"].iloc[0])
-        hub = apps[0]  # a star per identifier keeps the graph linear in its links
-        for other in apps[1:]:
+    first, _ = pd.factorize(idents)  # identifiers in order of first appearance
+    order = np.argsort(first, kind="stable")
+    bounds = np.flatnonzero(np.diff(first[order])) + 1
+    for rows in np.split(order, bounds) if len(order) else []:
+        linked = apps[rows].tolist()
+        weight = float(weights[rows[0]])
+        hub = linked[0]  # a star per identifier keeps the graph linear in its links
+        for other in linked[1:]:
             w = graph.get_edge_data(hub, other, {"weight": 0.0})["weight"]
             graph.add_edge(hub, other, weight=w + weight)
     # an identity's applications stay together
-    by_applicant = pd.Series(members).groupby(applicant[members])
-    for _, apps in by_applicant:
-        apps = apps.to_numpy()
-        for other in apps[1:]:
-            graph.add_edge(apps[0], other, weight=1.0)
+    by_applicant = np.argsort(applicant[members], kind="stable")
+    people = applicant[members][by_applicant]
+    for rows in np.split(by_applicant, np.flatnonzero(np.diff(people)) + 1):
+        same = members[rows].tolist()
+        for other in same[1:]:
+            graph.add_edge(same[0], other, weight=1.0)
     communities = nx.community.louvain_communities(graph, weight="weight",
                                                    seed=params.louvain_seed, resolution=1.0)
     return [np.array(sorted(c)) for c in communities if len(c) >= params.min_applicants]
@@ -208,13 +268,12 @@ def assemble_rings(
 ) -> tuple[list[Ring], pd.DataFrame]:
     """Rings and the per-application frame (application_id, score, gnn_score, ring_id, flags)."""
     params = params or AssemblyParams()
-    ids = export.applications["application_id"].to_numpy(dtype=object)
-    links = identifier_table(export, params)
-    groups = candidate_groups(export, links, params)
+    idents = identifier_table(export, params)
+    groups = candidate_groups(export, idents, params)
     evidence = application_evidence(export, heuristics or {})
-    gnn = (gnn_scores.reindex(ids).to_numpy(dtype=float)
+    gnn = (gnn_scores.reindex(export.applications["application_id"]).to_numpy(dtype=float)
            if gnn_scores is not None else np.full(export.n, np.nan))
-    rings = score_groups(export, groups, links, evidence, gnn, params)
+    rings = score_groups(export, groups, idents, evidence, gnn, params)
     rings = [r for r in rings if r.score >= params.min_score]
     rings.sort(key=lambda r: (-r.score, r.ring_id))
     return rings, application_scores(export, rings, evidence, gnn)
@@ -223,163 +282,260 @@ def assemble_rings(
 def application_evidence(export: GraphExport,
                          heuristics: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Per application: the strongest evidence of each heuristic that implicates it."""
-    position = pd.Series(np.arange(export.n), index=export.applications["application_id"])
-    parts = []
+    names, strengths, flat = [], [], []
     for name, frame in heuristics.items():
         if frame is None or frame.empty:
             continue
-        exploded = frame[["members", "strength"]].explode("members")
-        exploded = exploded[exploded["members"].notna()]
-        app = position.reindex(exploded["members"]).to_numpy()
-        keep = ~np.isnan(app)
-        parts.append(pd.DataFrame({"app": app[keep].astype(np.int64), "heuristic": name,
-                                   "strength": exploded["strength"].to_numpy(dtype=float)[keep]}))
-    if not parts:
-        return pd.DataFrame(columns=["app", "heuristic", "strength"])
-    out = pd.concat(parts, ignore_index=True)
+        for members, strength in zip(frame["members"].tolist(),
+                                     frame["strength"].to_numpy(dtype=float).tolist()):
+            if isinstance(members, (list, tuple, np.ndarray)) and len(members):
+                flat.extend(members)
+                names.extend([name] * len(members))
+                strengths.extend([strength] * len(members))
+    if not flat:
+        return pd.DataFrame({"app": np.zeros(0, dtype=np.int64),
+                             "heuristic": pd.Series([], dtype=object),
+                             "strength": np.zeros(0)})
+    app = export.positions(flat)  # one lookup for every heuristic's members
+    keep = app >= 0
+    out = pd.DataFrame({"app": app[keep], "heuristic": np.array(names, dtype=object)[keep],
+                        "strength": np.array(strengths, dtype=float)[keep]})
     return out.groupby(["app", "heuristic"], as_index=False)["strength"].max()
 
 
-def score_groups(export: GraphExport, groups: list[np.ndarray], links: pd.DataFrame,
+def _segments(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For keys sorted ascending: the distinct keys and where each one's run starts and ends."""
+    if not len(keys):
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(keys)) + 1])
+    ends = np.concatenate([starts[1:], [len(keys)]])
+    return keys[starts], starts, ends
+
+
+def score_groups(export: GraphExport, groups: list[np.ndarray], idents: Identifiers,
                  evidence: pd.DataFrame, gnn: np.ndarray,
                  params: AssemblyParams) -> list[Ring]:
-    """Score every candidate group at once (vectorised: one groupby per signal)."""
+    """Score every candidate group at once (one array operation per signal), then explain
+    the groups that score as rings."""
     if not groups:
         return []
     n_groups = len(groups)
     group_of = np.full(export.n, -1, dtype=np.int64)
     for g, members in enumerate(groups):
         group_of[members] = g
+    sizes = np.array([len(m) for m in groups], dtype=np.int64)
     apps = export.applications
     ids = apps["application_id"].to_numpy(dtype=object)
     applicant_ids = apps["applicant_id"].to_numpy(dtype=object)
+    applicant = idents.applicant
+    n_people = max(int(applicant.max(initial=-1)) + 1, 1)
     when = apps["applied_at"].to_numpy(dtype="int64", na_value=0)
+    all_members = np.concatenate(groups)
+    member_group = group_of[all_members]
+    people = np.bincount(np.unique(member_group * n_people + applicant[all_members]) // n_people,
+                         minlength=n_groups)
 
-    inside = links.assign(group=group_of[links["app"].to_numpy()])
-    inside = inside[inside["group"] >= 0]
-    # identifiers shared by at least two distinct applicants *inside* a group
-    per_ident = inside.groupby(["group", "ident"], sort=False).agg(
-        rel=("rel", "first"), weight=("weight", "first"), used=("applicant", "nunique"))
-    per_ident = per_ident[per_ident["used"] >= 2].reset_index()
+    links = idents.links
+    in_group = group_of[links["app"].to_numpy()]
+    inside = np.flatnonzero(in_group >= 0)
+    i_group = in_group[inside]
+    i_ident = links["ident"].to_numpy()[inside]
+    i_app = links["app"].to_numpy()[inside]
+    i_person = links["applicant"].to_numpy()[inside]
+    i_t = links["t"].to_numpy()[inside]
+    # identifiers shared by at least two distinct applicants *inside* a group, in order of
+    # first appearance (ties in the explanations keep that order)
+    n_ident = max(len(idents.labels), 1)
+    pair, _ = pd.factorize(i_group * n_ident + i_ident)
+    pair = pair.astype(np.int64)
+    n_pairs = int(pair.max(initial=-1)) + 1
+    first_row = np.full(n_pairs, len(pair), dtype=np.int64)
+    np.minimum.at(first_row, pair, np.arange(len(pair)))
+    used = np.bincount(np.unique(pair * n_people + i_person) // n_people, minlength=n_pairs)
+    shared_pair = used >= 2
+    p_group = i_group[first_row]
+    p_ident = i_ident[first_row]
+    p_rel = links["rel"].to_numpy()[inside][first_row]
+    p_weight = links["weight"].to_numpy()[inside][first_row]
+    sel = np.flatnonzero(shared_pair)
+    p_group, p_ident, p_rel, p_weight, p_used = (
+        p_group[sel], p_ident[sel], p_rel[sel], p_weight[sel], used[sel])
+    has_shared = np.bincount(p_group, minlength=n_groups) > 0
     # FRAUDAR-style density: informative sharing per member (each identifier counts its
     # in-group users beyond the first, weighted)
-    per_ident["mass"] = per_ident["weight"] * (per_ident["used"] - 1)
-    by_group = per_ident.groupby("group")
-    mass = by_group["mass"].sum().reindex(range(n_groups), fill_value=0.0).to_numpy()
-    breadth = by_group["rel"].nunique().reindex(range(n_groups), fill_value=0).to_numpy()
-    cross = inside.merge(per_ident[["group", "ident"]], on=["group", "ident"])
-    cross_t = {g: np.sort(t) for g, t in cross.groupby("group")["t"]}
-    cross_links = {g: f for g, f in cross[["group", "app", "ident"]].groupby("group")}
+    mass = np.bincount(p_group, weights=p_weight * (p_used - 1), minlength=n_groups)
+    n_rels = max(len(idents.rels), 1)
+    breadth = np.bincount(np.unique(p_group * n_rels + p_rel) // n_rels, minlength=n_groups)
+    # the links of the shared identifiers: their times make the burst
+    cross = np.flatnonzero(shared_pair[pair])
+    c_order = cross[np.lexsort((i_t[cross], i_group[cross]))]
+    c_group, c_t = i_group[c_order], i_t[c_order]
+    burst = np.zeros(n_groups)
+    keys, starts, ends = _segments(c_group)
+    if len(c_group):
+        # the share of the group's shared-identifier use within its densest 14-day window:
+        # one searchsorted over (group, time) keys for every group at once
+        stamp = c_t - c_t.min()
+        key = c_group * (int(stamp.max()) + 14 * DAY + 1) + stamp
+        right = np.searchsorted(key, key + 14 * DAY, side="right")
+        within = right - np.arange(len(key))
+        burst[keys] = np.maximum.reduceat(within, starts) / (ends - starts)
 
-    ev = evidence.assign(group=group_of[evidence["app"].to_numpy(dtype=np.int64)]) if len(
-        evidence) else evidence.assign(group=pd.Series(dtype=np.int64))
-    ev = ev[ev["group"] >= 0]
-    fired_by_group = {g: f.groupby("heuristic")["strength"].max().sort_values(ascending=False)
-                      for g, f in ev.groupby("group")}
+    # the heuristics that fired on members, strongest first (ties by name)
+    ev_group = group_of[evidence["app"].to_numpy(dtype=np.int64)] if len(evidence) else (
+        np.zeros(0, dtype=np.int64))
+    fired = (pd.DataFrame({"group": ev_group[ev_group >= 0],
+                           "heuristic": evidence["heuristic"].to_numpy(dtype=object)[
+                               ev_group >= 0],
+                           "strength": evidence["strength"].to_numpy(dtype=float)[
+                               ev_group >= 0]})
+             .groupby(["group", "heuristic"], as_index=False)["strength"].max())
+    f_order = np.lexsort((fired["heuristic"].to_numpy(dtype=object).astype(str),
+                          -fired["strength"].to_numpy(), fired["group"].to_numpy()))
+    fired = fired.iloc[f_order].reset_index(drop=True)
+    f_group = fired["group"].to_numpy(dtype=np.int64)
+    f_strength = fired["strength"].to_numpy(dtype=float)
+    heuristic_score = np.zeros(n_groups)
+    f_keys, f_starts, f_ends = _segments(f_group)
+    if len(f_group):
+        kept_part = np.multiply.reduceat(1 - np.clip(f_strength, 0, 0.95), f_starts)
+        heuristic_score[f_keys] = 1 - kept_part
+
+    member_gnn = gnn[all_members]
+    finite = np.isfinite(member_gnn)
+    gnn_count = np.bincount(member_group[finite], minlength=n_groups)
+    gnn_sum = np.bincount(member_group[finite], weights=member_gnn[finite], minlength=n_groups)
+    has_gnn = gnn_count > 0
+    gnn_score = np.where(has_gnn, gnn_sum / np.maximum(gnn_count, 1), 0.0)
     bad = np.fmax(apps["is_fraud"].to_numpy(dtype=float, na_value=np.nan),
-                  apps["fpd"].to_numpy(dtype=float, na_value=np.nan))
-    shared_by_group = {g: f for g, f in per_ident.groupby("group")}
-    candidates = np.concatenate(groups)
-    merchants = _values_by_app(export, "AT_MERCHANT", candidates)
-    agents = _values_by_app(export, "KEYED_BY", candidates)
+                  apps["fpd"].to_numpy(dtype=float, na_value=np.nan))[all_members]
+    known = ~np.isnan(bad)
+    known_count = np.bincount(member_group[known], minlength=n_groups)
+    bad_sum = np.bincount(member_group[known], weights=bad[known], minlength=n_groups)
+    bad_rate = np.where(known_count >= 2, bad_sum / np.maximum(known_count, 1), np.nan)
 
+    density = mass / sizes
+    # Combine: a logistic of interpretable evidence (weights documented in the README).
+    # household-sized groups (2-5 people sharing a flat, a home device, each other as
+    # contacts) are the commonest honest sharing: they need more evidence than larger ones
+    household = 0.35 * (np.minimum(people, 7) - 4)
+    z = (-3.2 + 2.2 * np.minimum(density, 2.0) + 2.0 * burst + 0.35 * np.minimum(breadth, 4)
+         + household + 1.6 * heuristic_score
+         + np.where(has_gnn, 2.5 * (gnn_score - 0.2), 0.0)
+         + np.where(np.isnan(bad_rate), 0.0, 2.5 * (bad_rate - 0.2)))
+    score = np.array([1.0 / (1.0 + math.exp(-v)) for v in z.tolist()])
+    reported = np.flatnonzero(has_shared & (people >= params.min_applicants)
+                              & (score >= params.min_score))
+    if not len(reported):
+        return []
+
+    # explanations, only for the groups that are reported
+    s_order = np.lexsort((np.arange(len(p_group)), -p_weight, -p_used, p_group))
+    s_keys, s_starts, s_ends = _segments(p_group[s_order])
+    s_at = dict(zip(s_keys.tolist(), zip(s_starts.tolist(), s_ends.tolist())))
+    c_at = dict(zip(keys.tolist(), zip(starts.tolist(), ends.tolist())))
+    f_at = dict(zip(f_keys.tolist(), zip(f_starts.tolist(), f_ends.tolist())))
+    c_app, c_ident = i_app[c_order], i_ident[c_order]
+    heuristic_names = fired["heuristic"].to_numpy(dtype=object)
+    ring_apps = np.concatenate([groups[g] for g in reported])
+    merchants = _values_by_group(export, "AT_MERCHANT", ring_apps, group_of)
+    agents = _values_by_group(export, "KEYED_BY", ring_apps, group_of)
+    rels = np.array(idents.rels, dtype=object)
     rings = []
-    for g, members in enumerate(groups):
-        if g not in shared_by_group:
-            continue
-        applicants = sorted(set(applicant_ids[members]))
-        if len(applicants) < params.min_applicants:
-            continue
-        density = float(mass[g]) / len(members)
-        t = cross_t.get(g, np.zeros(0, dtype=np.int64))
-        # burstiness: the share of the group's shared-identifier use within its densest
-        # 14-day window
-        if len(t):
-            right = np.searchsorted(t, t + 14 * DAY, side="right")
-            burst = float((right - np.arange(len(t))).max() / len(t))
-        else:
-            burst = 0.0
-        fired = fired_by_group.get(g, pd.Series(dtype=float))
-        heuristic_score = (float(1 - np.prod(1 - np.clip(fired.to_numpy(), 0, 0.95)))
-                           if len(fired) else 0.0)
-        member_gnn = gnn[members]
-        has_gnn = bool(np.isfinite(member_gnn).any())
-        gnn_score = float(np.nanmean(member_gnn)) if has_gnn else 0.0
-        known = bad[members][~np.isnan(bad[members])]
-        bad_rate = float(known.mean()) if len(known) >= 2 else math.nan
-        # Combine: a logistic of interpretable evidence (weights documented in the README).
-        # household-sized groups (2-5 people sharing a flat, a home device, each other as
-        # contacts) are the commonest honest sharing: they need more evidence than larger ones
-        household = 0.35 * (min(len(applicants), 7) - 4)
-        z = (-3.2 + 2.2 * min(density, 2.0) + 2.0 * burst + 0.35 * min(breadth[g], 4)
-             + household + 1.6 * heuristic_score
-             + (2.5 * (gnn_score - 0.2) if has_gnn else 0.0)
-             + (2.5 * (bad_rate - 0.2) if not math.isnan(bad_rate) else 0.0))
-        score = 1.0 / (1.0 + math.exp(-z))
-        if score < params.min_score:
-            continue  # explanations are only built for rings that are reported
-        idents = shared_by_group[g].sort_values(["used", "weight"], ascending=False)
+    for g in reported.tolist():
+        members = groups[g]
+        lo, hi = s_at[g]
+        rows = s_order[lo:hi]
         shared = [
-            {"kind": ident.split(":", 1)[0], "value": ident.split(":", 1)[1],
-             "relationship": rel, "members": int(used), "weight": round(float(weight), 3)}
-            for ident, rel, used, weight in zip(idents["ident"], idents["rel"], idents["used"],
-                                                idents["weight"])
+            {"kind": label.split(":", 1)[0], "value": label.split(":", 1)[1],
+             "relationship": rel, "members": int(n_used), "weight": round(float(weight), 3)}
+            for label, rel, n_used, weight in zip(idents.labels[p_ident[rows]],
+                                                  rels[p_rel[rows]], p_used[rows],
+                                                  p_weight[rows])
         ]
-        reasons = [f"{name} ({strength:.2f})" for name, strength in fired.items()]
-        if burst >= 0.8:
-            reasons.append(f"burst: {burst:.0%} of the shared use within 14 days")
+        lo, hi = f_at.get(g, (0, 0))
+        reasons = [f"{name} ({strength:.2f})" for name, strength in
+                   zip(heuristic_names[lo:hi], f_strength[lo:hi])]
+        if burst[g] >= 0.8:
+            reasons.append(f"burst: {burst[g]:.0%} of the shared use within 14 days")
+        applicants = sorted(set(applicant_ids[members]))
         reasons.append(f"{len(shared)} identifiers shared across {len(applicants)} applicants")
         member_ids = sorted(ids[members].tolist())
+        lo, hi = c_at[g]
         rings.append(Ring(
             ring_id=ring_id_for(member_ids), members=member_ids, applicants=applicants,
-            score=score, heuristic_score=heuristic_score, gnn_score=gnn_score, density=density,
-            burst=burst, first_seen=int(when[members].min()),
-            last_seen=int(when[members].max()), shared=shared, reasons=reasons,
-            merchants=sorted({v for m in members for v in merchants.get(m, ())}),
-            agents=sorted({v for m in members for v in agents.get(m, ())}),
-            links=sorted({(ids[a], i) for a, i in zip(cross_links[g]["app"],
-                                                       cross_links[g]["ident"])}),
+            score=float(score[g]), heuristic_score=float(heuristic_score[g]),
+            gnn_score=float(gnn_score[g]), density=float(density[g]), burst=float(burst[g]),
+            first_seen=int(when[members].min()), last_seen=int(when[members].max()),
+            shared=shared, reasons=reasons,
+            merchants=merchants.get(g, []), agents=agents.get(g, []),
+            links=sorted({(ids[a], i) for a, i in zip(
+                c_app[lo:hi].tolist(), idents.labels[c_ident[lo:hi]].tolist())}),
         ))
     return rings
 
 
-def _values_by_app(export: GraphExport, rel: str, apps: np.ndarray) -> dict[int, list[str]]:
+def _values_by_group(export: GraphExport, rel: str, apps: np.ndarray,
+                     group_of: np.ndarray) -> dict[int, list[str]]:
+    """The sorted distinct values of ``rel`` (merchants, agents) per group of ``apps``."""
     frame = export.links.get(rel)
     if frame is None or frame.empty:
         return {}
-    frame = frame[frame["app"].isin(apps)]
-    out: dict[int, list[str]] = {}
-    for app, value in zip(frame["app"].to_numpy(), frame["value"].to_numpy(dtype=object)):
-        out.setdefault(int(app), []).append(value)
-    return out
+    wanted = np.zeros(export.n, dtype=bool)
+    wanted[apps] = True
+    linked = frame["app"].to_numpy(dtype=np.int64)
+    rows = np.flatnonzero(wanted[linked])
+    out: dict[int, set[str]] = {}
+    for g, value in zip(group_of[linked[rows]].tolist(),
+                        frame["value"].to_numpy(dtype=object)[rows].tolist()):
+        out.setdefault(g, set()).add(value)
+    return {g: sorted(values) for g, values in out.items()}
 
 
 def application_scores(export: GraphExport, rings: list[Ring], evidence: pd.DataFrame,
                        gnn: np.ndarray) -> pd.DataFrame:
     """Final per-application risk: the ring's score for members, else own evidence and GNN."""
-    ids = export.applications["application_id"]
-    ring_of = pd.Series(pd.NA, index=ids.to_numpy(), dtype=object)
-    ring_score = pd.Series(0.0, index=ids.to_numpy())
-    for ring in rings:
-        ring_of[ring.members] = ring.ring_id
-        ring_score[ring.members] = np.maximum(ring_score[ring.members], ring.score)
-    flags = (evidence.assign(id=ids.to_numpy()[evidence["app"].to_numpy(dtype=np.int64)])
-             .groupby("id")["heuristic"].agg(lambda h: ";".join(sorted(set(h))))
-             if len(evidence) else pd.Series(dtype=object))
-    own = (evidence.groupby("app")["strength"]
-           .agg(lambda s: 1 - np.prod(1 - np.clip(s.to_numpy(), 0, 0.95)))
-           if len(evidence) else pd.Series(dtype=float))
-    own_score = np.zeros(export.n)
-    own_score[own.index.to_numpy(dtype=np.int64)] = own.to_numpy()
+    n = export.n
+    ids = export.applications["application_id"].to_numpy(dtype=object)
+    ring_of = np.full(n, -1, dtype=np.int64)
+    ring_score = np.zeros(n)
+    if rings:
+        sizes = [len(r.members) for r in rings]
+        at = export.positions(pd.Index(
+            [m for r in rings for m in r.members], dtype=object))
+        which = np.repeat(np.arange(len(rings)), sizes)
+        found = at >= 0
+        at, which = at[found], which[found]
+        np.maximum.at(ring_score, at, np.array([r.score for r in rings])[which])
+        ring_of[at] = which  # rings do not overlap; were they to, the later one is named
+    ring_ids = np.array([r.ring_id for r in rings] + [None], dtype=object)
+    own_score = np.zeros(n)
+    flags = np.full(n, "", dtype=object)
+    if len(evidence):
+        app = evidence["app"].to_numpy(dtype=np.int64)
+        order = np.argsort(app, kind="stable")
+        keys, starts, _ = _segments(app[order])
+        strength = np.clip(evidence["strength"].to_numpy(dtype=float)[order], 0, 0.95)
+        own_score[keys] = 1 - np.multiply.reduceat(1 - strength, starts)
+        # the flags as a bit set per application: a handful of distinct sets to spell out
+        names = sorted(set(evidence["heuristic"].astype(str)))
+        bit = pd.Index(names).get_indexer(evidence["heuristic"].astype(str))
+        mask = np.zeros(n, dtype=np.int64)
+        np.bitwise_or.at(mask, app, np.left_shift(1, bit).astype(np.int64))
+        distinct, inverse = np.unique(mask, return_inverse=True)
+        spelled = np.array([";".join(name for i, name in enumerate(names) if m >> i & 1)
+                            for m in distinct.tolist()], dtype=object)
+        flags = spelled[inverse]
     gnn_part = np.nan_to_num(gnn, nan=0.0)
     # outside rings, a lone application is only as risky as its own evidence says, capped so
     # that ring membership ranks first
     lone = 1 - (1 - 0.6 * own_score) * (1 - 0.9 * gnn_part)
-    score = np.maximum(ring_score.to_numpy(), lone)
+    score = np.maximum(ring_score, lone)
     return pd.DataFrame({
-        "application_id": ids.to_numpy(),
+        "application_id": ids,
         "score": np.round(score, 5),
         "gnn_score": np.round(gnn, 5),
-        "ring_id": ring_of.to_numpy(),
-        "flags": flags.reindex(ids.to_numpy()).fillna("").to_numpy(),
+        "ring_id": ring_ids[ring_of],
+        "flags": flags,
     })

@@ -6,9 +6,9 @@
 // why: A colluding agent keys fake applicants who share the organiser's phones, flats and
 //   accounts and name the agent as their reference. The shop tablet and the shop's IP are
 //   shared by every honest sale, so devices and IPs are not used. Only identifiers on two to
-//   max_identifier_applications applications are expanded (a count per identifier first: hubs
-//   such as a placeholder e-mail or the shop's landline given as reference are never expanded),
-//   and an identifier links an agent's sales only when two different applicants share it. A
+//   max_identifier_applications applications count (hubs such as a placeholder e-mail or the
+//   shop's landline given as reference are cut by their degree, nothing is paired edge by
+//   edge), and an identifier links an agent's sales only when two different applicants share it. A
 //   couple buying together links two sales, below min_linked. Each agent is compared with the
 //   rest of its merchant, smoothed towards prior_rate by prior_weight applications, so a shop
 //   with a risky clientele does not make all its agents suspects. Strength is 1 - peer rate /
@@ -21,16 +21,18 @@
 // :param prior_weight => 20
 // :param max_identifier_applications => 40
 // returns: key, kind, value, members, applicants, strength, first_seen, last_seen, detail
-MATCH (s:Phone|Email|BankAccount|Address)
-WITH s, COUNT { MATCH (s)<-[:USES_PHONE|LISTS_CONTACT|USES_EMAIL|PAYS_TO|AT_ADDRESS]-
-                      (:Application) } AS uses
-WHERE uses >= 2 AND uses <= $max_identifier_applications
-MATCH (s)<-[:USES_PHONE|LISTS_CONTACT|USES_EMAIL|PAYS_TO|AT_ADDRESS]-(a:Application)
-      -[:KEYED_BY]->(g:Agent)
-// a tie: two different applicants of one agent on one identifier (min <> max tests "two or
-// more" far cheaper than count(DISTINCT) on LadybugDB)
+// ties first, from the agents' side: two different applicants of one agent on one identifier
+// (min <> max tests "two or more" far cheaper than count(DISTINCT) on LadybugDB). Only the
+// few tied identifiers then have their degree counted (a COUNT {} over every phone, e-mail,
+// account and address was the costliest step of this query on LadybugDB)
+MATCH (g:Agent)<-[:KEYED_BY]-(a:Application)
+      -[:USES_PHONE|LISTS_CONTACT|USES_EMAIL|PAYS_TO|AT_ADDRESS]->(s)
 WITH s, g, min(a.applicant_id) AS p1, max(a.applicant_id) AS p2, collect(a.application_id) AS ids
 WHERE p1 <> p2
+// hubs (a placeholder e-mail, the shop's landline given as reference) are cut by degree
+MATCH (s)<-[:USES_PHONE|LISTS_CONTACT|USES_EMAIL|PAYS_TO|AT_ADDRESS]-(b:Application)
+WITH s, g, ids, count(b) AS uses
+WHERE uses >= 2 AND uses <= $max_identifier_applications
 UNWIND ids AS id
 WITH g, collect(DISTINCT id) AS tied
 // the tied agents' whole books, per merchant

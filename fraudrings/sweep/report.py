@@ -105,7 +105,7 @@ def write_report(result: SweepResult, path: Path, meta: dict[str, Any]) -> Path:
                  f"<b>{len(result.rings):,} rings</b> · "
                  f"model: {esc(str(meta.get('gnn') or 'none (heuristics only)'))}</p>")
     parts.append("<h2>Stages</h2><table><tr><th>stage</th><th>seconds</th><th>peak MB "
-                 "(Python heap)</th></tr>")
+                 "(process, resident)</th></tr>")
     for name, seconds in result.timings.items():
         parts.append(f"<tr><td>{esc(name)}</td><td>{seconds:.2f}</td>"
                      f"<td>{result.peak_mb.get(name, 0):.0f}</td></tr>")

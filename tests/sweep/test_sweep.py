@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from fraudrings.graph.load import load_batch
-from fraudrings.graph.store import GraphStore
+from fraudrings.graph.store import GraphStore, StoreError, open_store
 from fraudrings.loaders.contract import validate
 from fraudrings.loaders.generator import generate_portfolio
 from fraudrings.sweep.run import SweepError, parse_since, run_sweep, write_outputs
@@ -104,3 +104,26 @@ def test_a_store_without_labels_still_sweeps(ladybug_store: GraphStore, portfoli
     load_batch(ladybug_store, validate(book))
     result = run_sweep(ladybug_store, use_gnn=False)
     assert result.rings and result.export.applications["is_fraud"].isna().all()
+
+
+def test_a_read_only_ladybug_store_sweeps_without_writing(tmp_path: Path, portfolio) -> None:
+    path = tmp_path / "book.lbug"
+    with open_store("ladybug", path=path) as store:
+        load_batch(store, validate(portfolio.applications))
+        writable = run_sweep(store, use_gnn=False, write=False)
+    with open_store("ladybug", path=path, read_only=True) as store:
+        result = run_sweep(store, use_gnn=False, write=False)
+        with pytest.raises(SweepError, match="read-only"):
+            run_sweep(store, use_gnn=False)  # write-back asked of a read-only store
+        assert store.count("Ring") == 0
+    assert [r.ring_id for r in result.rings] == [r.ring_id for r in writable.rings]
+
+
+def test_a_read_only_open_needs_an_existing_fraudrings_database(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store("ladybug", path=tmp_path / "missing.lbug", read_only=True)
+    import ladybug  # a LadybugDB database made by someone else: no fraudrings tables
+
+    ladybug.Database(str(tmp_path / "other.lbug")).close()
+    with pytest.raises(StoreError, match="lacks the fraudrings schema"):
+        open_store("ladybug", path=tmp_path / "other.lbug", read_only=True)

@@ -45,6 +45,9 @@ class LadybugStore(GraphStore):
         import ladybug  # lazily: only this backend needs it
 
         self.path = Path(path) if path else default_ladybug_path()
+        self.read_only = read_only
+        if read_only and not self.path.exists():
+            raise StoreError(f"cannot open LadybugDB at {self.path} read-only: it does not exist")
         if self.path.parent and not self.path.parent.exists():
             raise StoreError(f"cannot open LadybugDB at {self.path}: no folder {self.path.parent}")
         try:
@@ -59,6 +62,20 @@ class LadybugStore(GraphStore):
 
     def ensure_schema(self) -> None:
         with self._lock:
+            if self.read_only:  # nothing may be created: the schema must already be there
+                result = self._conn.execute("CALL show_tables() RETURN name")
+                present = {row[0] for row in result.get_all()}
+                result.close()
+                wanted = [k.label for k in schema.NODE_KINDS] + [
+                    link.type for link in schema.LINKS] + [schema.IN_RING]
+                missing = [name for name in wanted if name not in present]
+                if missing:
+                    raise StoreError(
+                        f"LadybugDB at {self.path} (opened read-only) lacks the fraudrings "
+                        f"schema ({', '.join(missing[:5])}{' …' if len(missing) > 5 else ''} "
+                        "missing): open it writable once, or load applications into it"
+                    )
+                return
             for statement in ddl():
                 self._conn.execute(statement)
 
