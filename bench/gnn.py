@@ -1,14 +1,16 @@
 """The GNN beside its peers, and what it costs, on this machine.
 
-    python bench/gnn.py portfolio --n 30000 --seeds 0 1 2   # GNN vs tabular vs XGB-Graph
-    python bench/gnn.py gadbench --splits 5                  # Tolokers, Reddit
-    python bench/gnn.py scale --sizes 100000 1000000         # epoch time, memory, latency
+    python bench/gnn.py portfolio --n 30000 --seeds 0 1 2 3 4  # peers, heuristics, joint
+    python bench/gnn.py gadbench --splits 10                   # Tolokers, Reddit
+    python bench/gnn.py scale --sizes 100000 1000000           # epoch time, memory, latency
     python bench/gnn.py all
 
 ``portfolio``: generated books, temporal split, metrics against the generator's true labels on
 the newest labelled applications ("test") and on the newest ones whose outcomes are not known
-yet ("unlabelled"). The heuristics rows need the sweep's scores: pass ``--heuristics`` with a
-``module:function`` mapping a Portfolio to a Series of scores by application_id.
+yet ("unlabelled"). The heuristics-alone and joint rows run the product's sweep (a LadybugDB per
+book and view, every heuristic, ring assembly with and without the GNN's scores); ``--heuristics
+none`` skips them, ``--heuristics module:function`` names another factory (see
+``fraudrings.gnn.benchmark.Heuristics``).
 ``scale``: each training case runs in a fresh process so that its peak memory is its own.
 """
 
@@ -36,10 +38,12 @@ def _threads(n: int) -> None:
 
 
 def portfolio(args: argparse.Namespace) -> None:
-    from fraudrings.gnn.benchmark import portfolio_benchmark, summarise
+    from fraudrings.gnn.benchmark import portfolio_benchmark, summarise, sweep_scorer
 
     heuristics = None
-    if args.heuristics:
+    if args.heuristics == "sweep":
+        heuristics = sweep_scorer
+    elif args.heuristics != "none":
         module, _, name = args.heuristics.partition(":")
         heuristics = getattr(importlib.import_module(module), name)
     table = portfolio_benchmark(args.n, args.seeds, heuristics=heuristics,
@@ -87,8 +91,9 @@ def scale(args: argparse.Namespace) -> None:
             rows.append(_in_process("training_cost", args.threads, n=n, batch_size=batch,
                                     epochs=args.epochs))
             print(rows[-1], flush=True)
-    print(f"\n## Training cost ({args.threads} thread(s), {platform.processor() or 'cpu'})")
-    print(pd.DataFrame(rows).round(2).to_string(index=False))
+    if rows:
+        print(f"\n## Training cost ({args.threads} thread(s), {platform.processor() or 'cpu'})")
+        print(pd.DataFrame(rows).round(2).to_string(index=False))
     latency = []
     for n in args.latency_sizes:
         print(f"scoring cost: {n:,} applications", flush=True)
@@ -107,10 +112,12 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=30_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--difficulty", type=float, default=1.0)
-    parser.add_argument("--heuristics", default=None, help="module:function")
+    parser.add_argument("--heuristics", default="sweep",
+                        help="sweep (the product's, default), none, or module:function")
     parser.add_argument("--datasets", nargs="+", default=["tolokers", "reddit"])
     parser.add_argument("--splits", type=int, default=5)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[100_000, 1_000_000],
+                        help="training-cost books (none: only the scoring cost)")
     parser.add_argument("--full-batch-max", type=int, default=100_000,
                         help="largest book also trained full-batch")
     parser.add_argument("--batch-size", type=int, default=4096)

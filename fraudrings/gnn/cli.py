@@ -90,11 +90,16 @@ def score_command(store: StoreArg, checkpoint: Path | str | None = None,
 
 def bench_command(what: str = "all", applications: int = 30_000,
                   seeds: Sequence[int] = (0, 1, 2), splits: int = 5,
-                  heuristics: Callable | None = None, log: Log | None = None) -> dict[str, Any]:
+                  heuristics: Callable | None | str = "sweep",
+                  log: Log | None = None) -> dict[str, Any]:
     """The GNN beside its peers: ``portfolio``, ``gadbench`` or ``all`` (see
-    :mod:`fraudrings.gnn.benchmark`). Returns the per-run tables and their summaries."""
+    :mod:`fraudrings.gnn.benchmark`). ``heuristics``: "sweep" (the product's sweep, for the
+    heuristics-alone and joint rows), None (skip them) or a ``benchmark.Heuristics`` factory.
+    Returns the per-run tables and their summaries."""
     from fraudrings.gnn import benchmark
 
+    if heuristics == "sweep":
+        heuristics = benchmark.sweep_scorer
     log = log or (lambda _: None)
     out: dict[str, Any] = {}
     if what in ("portfolio", "all"):

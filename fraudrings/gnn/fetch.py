@@ -5,7 +5,7 @@ values only as parameters:
 
 1. the application's own properties and merchant;
 2. its identifiers with their number of applications on every relationship into their label
-   (a ``COUNT {}`` subquery: a degree, never an expansion);
+   (counted in the store: a hub returns one row, its degree);
 3. the applications of its *shared, non-hub* identifiers with their properties and merchant —
    hubs (more than ``hub_degree`` applications) are never expanded, so a shop tablet with 10k
    applications costs one count.
@@ -76,6 +76,10 @@ def expansion_query(branches: list[tuple[str, str]]) -> str:
             f"MATCH (a:{APP} {{{_APP_KEY}: $id}})-[:{via}]->(k:{link.target}) "
             f"WHERE k.{key} IN ${via}__{rel} "
             f"MATCH (k)<-[:{schema.link(rel).type}]-(j:{APP}) "
+            # WITH first: without it LadybugDB joins the OPTIONAL MATCH against every
+            # merchant link of the store (~0.3 s a branch at 100k), with it it extends the
+            # few rows found (measured: 2.5 s -> 15 ms for seven branches)
+            "WITH k, j "
             + _merchant_match("j")
             + f"RETURN '{rel}' AS rel, k.{key} AS value, {_RETURNS}, "
             f"m.{schema.node_kind(_MERCHANT.target).key} AS merchant")

@@ -46,6 +46,15 @@ class Dataset:
     y: torch.Tensor  # (n,) int64
     splits: Callable[[], Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]]
 
+    def log_degree(self) -> torch.Tensor:
+        """``(n, 1)`` log of each node's degree in the protocol's graph (self-loop included):
+        a structural input the project's model adds to the node's own features, because a
+        mean aggregator cannot count neighbours (Xu et al., *How Powerful are Graph Neural
+        Networks?*, ICLR 2019) and how many co-workers or interactions a node has is evidence
+        in itself — as identifier degrees are in the project's own features."""
+        degree = torch.bincount(self.edge_index[1], minlength=len(self.y)).clamp_min(1)
+        return degree.float().log().unsqueeze(1)
+
     def hetero(self) -> HeteroData:
         """The graph as a one-node-type, one-relation ``HeteroData`` (for RingSAGE). The
         relation is a sparse CSR adjacency rather than an edge list: PyG then aggregates with

@@ -1,4 +1,4 @@
-"""The project's GNN: relational GraphSAGE with a jumping-knowledge head."""
+"""The project's GNN: relational GraphSAGE with a jumping-knowledge head; seed ensembles."""
 
 from __future__ import annotations
 
@@ -145,3 +145,24 @@ class RingSAGE(nn.Module):
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(target={self.target}, "
                 f"relations={len(self.edge_types)}, layers={self.num_layers})")
+
+
+class SeedEnsemble(nn.Module):
+    """The mean logit of several :class:`RingSAGE` trained alike from different random seeds
+    (a deep ensemble: Lakshminarayanan, Pritzel and Blundell, *Simple and Scalable Predictive
+    Uncertainty Estimation using Deep Ensembles*, NeurIPS 2017). Averaging members that each
+    stopped early on a noisy validation curve steadies the ranking; the calling convention is
+    the single model's."""
+
+    def __init__(self, members: Sequence[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+        self.target = members[0].target
+        self.num_layers = max(m.num_layers for m in members)
+
+    def forward(self, x_dict: Mapping[str, Tensor], edge_index_dict: Mapping[EdgeType, Tensor],
+                head: Tensor | None = None, num_targets: int | None = None) -> Tensor:
+        return torch.stack([m(x_dict, edge_index_dict, head, num_targets)
+                            for m in self.members]).mean(dim=0)

@@ -8,7 +8,7 @@ from torch_geometric.nn import SAGEConv
 
 from fraudrings.gnn.data import Normaliser, in_channels, to_hetero_data
 from fraudrings.gnn.features import FeatureConfig, build_features, head_columns
-from fraudrings.gnn.model import LeanSAGEConv, RingSAGE
+from fraudrings.gnn.model import LeanSAGEConv, RingSAGE, SeedEnsemble
 from fraudrings.gnn.relations import APP, EDGE_TYPES, NODE_TYPES
 from fraudrings.graph.export import GraphExport
 
@@ -67,3 +67,20 @@ def test_homogeneous_graph_is_a_one_relation_hetero_graph() -> None:
     edges = torch.randint(0, 12, (2, 40))
     assert model({"node": x}, {("node", "to", "node"): edges}).shape == (12, 1)
     assert model({"node": x}, {("node", "to", "node"): edges}, num_targets=3).shape == (3, 1)
+
+
+def test_seed_ensemble_is_the_mean_of_its_members() -> None:
+    edge = ("node", "to", "node")
+    members = []
+    for seed in range(3):
+        torch.manual_seed(seed)
+        members.append(RingSAGE((["node"], [edge]), {"node": 5}, target="node", out_channels=1,
+                                hidden_channels=8).eval())
+    ensemble = SeedEnsemble(members)
+    assert "NeurIPS 2017" in (SeedEnsemble.__doc__ or "")
+    assert ensemble.target == "node" and ensemble.num_layers == 2
+    x, edges = torch.randn(12, 5), torch.randint(0, 12, (2, 40))
+    with torch.no_grad():
+        expected = torch.stack([m({"node": x}, {edge: edges}) for m in members]).mean(0)
+        assert torch.allclose(ensemble({"node": x}, {edge: edges}), expected, atol=1e-6)
+        assert ensemble({"node": x}, {edge: edges}, num_targets=4).shape == (4, 1)

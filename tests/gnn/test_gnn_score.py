@@ -9,7 +9,7 @@ import pytest
 
 from fraudrings.gnn.checkpoint import Checkpoint
 from fraudrings.gnn.features import FeatureConfig
-from fraudrings.gnn.fetch import UnknownApplication
+from fraudrings.gnn.fetch import UnknownApplication, expansion_query
 from fraudrings.gnn.score import score_application, score_book, write_scores
 from fraudrings.gnn.train import TrainConfig, train_gnn
 from fraudrings.graph.export import GraphExport, export_graph
@@ -93,3 +93,15 @@ def test_same_cypher_on_every_store(store: GraphStore, tiny_model: Checkpoint,
     for application_id in ("A003", "A031", "A044", "A050", "A005"):
         one = score_application(store, application_id, tiny_model)
         assert one.score == pytest.approx(book[application_id], abs=TOLERANCE)
+
+
+def test_merchants_of_the_neighbours_are_joined_after_the_expansion() -> None:
+    """The OPTIONAL MATCH of a neighbour's merchant follows a WITH: joined straight onto the
+    expansion, LadybugDB planned it against every merchant link of the store (seconds per
+    request at 100k applications; see bench/gnn.py scale)."""
+    text = expansion_query([("USES_PHONE", "USES_PHONE"), ("PAYS_TO", "PAYS_TO")])
+    branches = text.split(" UNION ALL ")
+    assert len(branches) == 2
+    for branch in branches:
+        expand, merchant = branch.split("OPTIONAL MATCH")
+        assert expand.rstrip().endswith("WITH k, j")
