@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from fraudrings.graph import schema
-from fraudrings.graph.export import APPLICATION_COLUMNS, GraphExport
+from fraudrings.graph.export import APPLICATION_COLUMNS, GraphExport, links_from_pairs
 from fraudrings.graph.rings import AssemblyParams
 from fraudrings.graph.store import GraphStore
 
@@ -259,13 +259,6 @@ def _export(rows: list[dict[str, Any]],
     for ident in known.values():
         for rel, members in ident.members.items():
             pairs[rel].update((position[a], ident.value) for a in members if a in position)
-    links = {}
-    for rel, found in pairs.items():
-        ordered = sorted(found)
-        links[rel] = pd.DataFrame({
-            "app": np.array([a for a, _ in ordered], dtype=np.int64),
-            "value": np.array([v for _, v in ordered], dtype=object),
-        })
-    return GraphExport(apps, links)
+    return GraphExport(apps, links_from_pairs(pairs))
 
 

@@ -17,13 +17,12 @@ export gives this application.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from fraudrings.gnn.features import FeatureConfig
 from fraudrings.gnn.relations import APP, links_into
 from fraudrings.graph import schema
-from fraudrings.graph.export import APPLICATION_COLUMNS, GraphExport
+from fraudrings.graph.export import APPLICATION_COLUMNS, GraphExport, links_from_pairs
 from fraudrings.graph.store import GraphStore
 
 _MERCHANT = schema.link("AT_MERCHANT")
@@ -143,11 +142,4 @@ def fetch_neighbourhood(store: GraphStore, application_id: str,
         pairs[via].update((0, v) for v in values)
     for row in rows:
         pairs[row["rel"]].add((position[row["application_id"]], row["value"]))
-    links = {}
-    for rel, found_pairs in pairs.items():
-        ordered = sorted(found_pairs)
-        links[rel] = pd.DataFrame({
-            "app": np.array([a for a, _ in ordered], dtype=np.int64),
-            "value": pd.Series([v for _, v in ordered], dtype=object),
-        })
-    return GraphExport(frame, links), degrees
+    return GraphExport(frame, links_from_pairs(pairs)), degrees

@@ -136,3 +136,16 @@ def export_rows(rows: pd.DataFrame) -> GraphExport:
             "value": frame["value"].to_numpy(dtype=object),
         }).sort_values(["app", "value"], kind="stable").reset_index(drop=True)
     return GraphExport(apps, links)
+
+
+def links_from_pairs(pairs: dict[str, set[tuple[int, str]]]) -> dict[str, pd.DataFrame]:
+    """Link frames from ``{relationship type: {(application row, value)}}``, sorted so that
+    assembly sees the same order whatever order the pairs were found in."""
+    links = {}
+    for rel, found in pairs.items():
+        ordered = sorted(found)
+        links[rel] = pd.DataFrame({
+            "app": np.array([a for a, _ in ordered], dtype=np.int64),
+            "value": pd.Series([v for _, v in ordered], dtype=object),
+        })
+    return links
