@@ -196,6 +196,7 @@ def _serve(store: str, workdir: str, port: str, keys_file: str) -> None:
 
     options = {"path": Path(workdir) / "bench.lbug"} if store == "ladybug" else {}
     with open_store(store, **options) as db:
+        db.prefer_small_queries()
         app = create_app(db, keys=KeyStore(Path(keys_file)), gnn=GnnScorer())
         uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning",
                     access_log=False)

@@ -9,6 +9,8 @@ caller can fix and nothing more: which field is wrong (422), that a key is missi
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response, Security
@@ -80,8 +82,14 @@ def create_app(
 ) -> FastAPI:
     """The API over ``store`` (the caller opens and closes it)."""
     assessor = Assessor(store, thresholds, gnn, params)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        assessor.commits.close()  # every answered write has committed; stop the committer
+
     app = FastAPI(title="fraudrings", version=__version__, description=DESCRIPTION.strip(),
-                  max_body_size=max_body)
+                  max_body_size=max_body, lifespan=lifespan)
     app.state.assessor = assessor
     reader = Depends(_authorise(keys, "read"))
     writer = Depends(_authorise(keys, "write"))

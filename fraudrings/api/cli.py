@@ -60,6 +60,7 @@ def serve(host: str, port: int, keys_file: Path | None, review_at: float, declin
                         "`fraudrings keys add NAME --role write` (it is printed once)")
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     with store() as db:
+        db.prefer_small_queries()  # the API asks many tiny questions
         app = create_app(db, keys=key_store, thresholds=Thresholds(review_at, decline_at),
                          gnn=GnnScorer(model, enabled=not no_gnn), max_body=max_body)
         click.echo(f"fraudrings API on http://{host}:{port} over {db.describe()} "

@@ -157,12 +157,15 @@ class Neighbourhood:
 
 
 def identifiers(store: GraphStore, application_id: str,
-                skip: Iterable[tuple[str, str]] = ()) -> dict[tuple[str, str], Identifier]:
+                skip: Iterable[tuple[str, str]] = (),
+                compact: bool | None = None) -> dict[tuple[str, str], Identifier]:
     """An application's identifiers with degrees, and members of the shared non-hub ones
-    (except those in ``skip``, already known)."""
-    neo4j = store.backend == "neo4j"
+    (except those in ``skip``, already known). ``compact``: the texts for engines that plan
+    slowly (default: as the store's traits say)."""
+    if compact is None:
+        compact = not store.traits.cheap_planning
     found: dict[tuple[str, str], Identifier] = {}
-    rows = (_neo4j_degrees(store, application_id) if neo4j
+    rows = (_compact_degrees(store, application_id) if compact
             else store.query(_DEGREES, {"id": application_id}))
     for row in rows:
         key = (row["label"], row["value"])
@@ -174,8 +177,8 @@ def identifiers(store: GraphStore, application_id: str,
             wanted.setdefault(ident.label, []).append(ident.value)
     if not wanted:
         return found
-    if neo4j:
-        rows = store.query(NEO4J_MEMBERS, {"id": application_id, "values": sorted(
+    if compact:
+        rows = store.query(COMPACT_MEMBERS, {"id": application_id, "values": sorted(
             {v for values in wanted.values() for v in values})})
         rows = [r for r in rows if r["value"] in wanted.get(r["label"], ())]
     else:
@@ -187,25 +190,28 @@ def identifiers(store: GraphStore, application_id: str,
     return found
 
 
-#: Neo4j's own texts: one pattern over every ring relationship, and hub degrees from its degree
-#: store (``COUNT`` subqueries), so each plans in milliseconds — the per-relationship unions
-#: cost Neo4j ~0.5 s to plan, and again whenever its statistics move on (a growing book).
+#: The compact texts, for an engine that plans slowly (``Traits.cheap_planning`` false: Neo4j):
+#: one pattern over every ring relationship, and hub degrees from its degree store (``COUNT``
+#: subqueries), so each plans in milliseconds — the per-relationship unions cost Neo4j ~0.5 s
+#: to plan, and again whenever its statistics move on (a growing book). LadybugDB cannot run
+#: them (``labels(m)`` is empty there, a ``COUNT`` subquery over a hub takes seconds); a test
+#: runs both formulations on Neo4j and compares what they find.
 _ALL = "|".join(link.type for link in RING_LINKS)
-NEO4J_DEGREES = (
+COMPACT_DEGREES = (
     f"MATCH (b:{_APP} {{{_KEY}: $id}})-[:{_ALL}]->(m) WITH DISTINCT m "
     f"RETURN labels(m)[0] AS label, m.value AS value, "
     + ", ".join(f"COUNT {{ (m)<-[:{link.type}]-() }} AS {link.type}" for link in RING_LINKS))
-NEO4J_MEMBERS = (
+COMPACT_MEMBERS = (
     f"MATCH (b:{_APP} {{{_KEY}: $id}})-[:{_ALL}]->(m) WHERE m.value IN $values "
     f"WITH DISTINCT m MATCH (m)<-[r:{_ALL}]-(c:{_APP}) "
     f"RETURN labels(m)[0] AS label, type(r) AS rel, m.value AS value, c.{_KEY} AS app")
 
 
-def _neo4j_degrees(store: GraphStore, application_id: str) -> list[dict[str, Any]]:
-    """``degrees_query``'s rows from :data:`NEO4J_DEGREES`."""
+def _compact_degrees(store: GraphStore, application_id: str) -> list[dict[str, Any]]:
+    """``degrees_query``'s rows from :data:`COMPACT_DEGREES`."""
     return [{"label": row["label"], "rel": link.type, "value": row["value"],
              "degree": row[link.type]}
-            for row in store.query(NEO4J_DEGREES, {"id": application_id})
+            for row in store.query(COMPACT_DEGREES, {"id": application_id})
             for link in RING_LINKS if link.target == row["label"]]
 
 
@@ -231,7 +237,7 @@ def fetch(store: GraphStore, application_id: str,
     anchors = hop1[:MAX_ANCHORS]
     # a server answers anchors in parallel; LadybugDB's lock would only serialise the threads
     found_each = (_POOL.map(lambda app: identifiers(store, app, skip), anchors)
-                  if store.backend == "neo4j" else
+                  if store.traits.round_trips else
                   (identifiers(store, app, skip) for app in anchors))
     for found in found_each:
         for key, ident in found.items():

@@ -131,7 +131,7 @@ def persist(store: GraphStore, ring: Ring,
         sets = ", ".join(f"g.{k} = ${k}" for k in props if k != "ring_id")
         statements.append((f"MERGE (g:{_RING} {{ring_id: $ring_id}}) SET {sets}", props))
         joined = {"r": ring_id, "s": float(props["score"])}
-        if store.backend == "neo4j":  # one statement: each is a round trip on a server
+        if store.traits.round_trips:  # one statement: each is a round trip on a server
             statements.append((_JOIN_ALL, {**joined, "members": sorted(members)}))
         else:  # one statement per member: LadybugDB turns an UNWIND + MERGE into a table scan
             statements += [(_JOIN, {**joined, "a": app}) for app in sorted(members)]

@@ -17,6 +17,9 @@
 5. **Persist** the ring (absorbing stored rings it overlaps) and the application's score, under
    one lock per store, so that concurrent requests' read-then-write of rings do not interleave.
 
+Steps 2 and 5's score go through a group commit (:mod:`fraudrings.api.commits`): concurrent
+requests share transactions, each answered only once its own writes have committed.
+
 Nothing is cached between requests: every answer is computed from what the store holds now.
 """
 
@@ -31,6 +34,7 @@ from typing import Any
 
 from fraudrings.api import ringstore
 from fraudrings.api.assembly import application_scores, assemble
+from fraudrings.api.commits import GroupCommit
 from fraudrings.api.gnn import GnnResult, GnnScorer
 from fraudrings.api.models import ApplicationIn
 from fraudrings.api.neighbourhood import RING_LINKS, Neighbourhood, fetch
@@ -80,6 +84,7 @@ class Assessor:
         self.params = params or AssemblyParams()
         self._id_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         self._ring_lock = threading.Lock()
+        self.commits = GroupCommit(store)
 
     # -- POST /v1/applications ------------------------------------------------------------
     def submit(self, body: ApplicationIn) -> tuple[bool, dict[str, Any]]:
@@ -90,7 +95,7 @@ class Assessor:
             created = not self._stored(row)
             if created:
                 try:  # False: another writer (a second server on one Neo4j) stored it first
-                    created = insert_application(self.store, row)
+                    created = insert_application(self.store, row, self.commits.write)
                 except Exception:  # ... with other content: a conflict, else a real failure
                     if not self._stored(row):
                         raise
@@ -112,16 +117,17 @@ class Assessor:
         nb = fetch(self.store, app_id, row)
         ring, score = self._rings(nb, gnn)
         ring_out = None
-        with self._ring_lock:
-            if ring is None:
-                self.store.write([self._score_statement(app_id, score, gnn)])
-            else:
+        if ring is None:
+            # no ring lock: a ring a concurrent request forms around this application may have
+            # raised its score meanwhile, and the statement keeps the higher one
+            self.commits.write([self._score_statement(app_id, score, gnn, keep_higher=True)])
+        else:
+            with self._ring_lock:
                 # a member is at least as risky as its ring, grown or not
                 ring_id, ring_score = ringstore.persist(
                     self.store, ring,
                     lambda stored: [self._score_statement(app_id, max(score, stored), gnn)])
-                score = max(score, ring_score)
-        if ring is not None:
+            score = max(score, ring_score)
             ring_out = ringstore.ring_view(self.store, ring_id)
         score = round(float(score), 4)
         evidence = self._evidence(row, nb, gnn, ring_out)
@@ -155,9 +161,11 @@ class Assessor:
         return stored
 
     @staticmethod
-    def _score_statement(app_id: str, score: float,
-                         gnn: GnnResult | None) -> tuple[str, dict[str, Any]]:
-        sets = "a.score = $s" + (", a.gnn_score = $g" if gnn is not None else "")
+    def _score_statement(app_id: str, score: float, gnn: GnnResult | None,
+                         keep_higher: bool = False) -> tuple[str, dict[str, Any]]:
+        sets = ("a.score = CASE WHEN a.score IS NULL OR a.score < $s THEN $s ELSE a.score END"
+                if keep_higher else "a.score = $s")
+        sets += ", a.gnn_score = $g" if gnn is not None else ""
         params: dict[str, Any] = {"id": app_id, "s": round(float(score), 4)}
         if gnn is not None:
             params["g"] = gnn.score

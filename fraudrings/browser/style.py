@@ -154,7 +154,7 @@ def write_grass(path: Path | None = None) -> Path:
 
 def supports_marker_labels(store: GraphStore) -> bool:
     """Only Neo4j gives a node several labels; LadybugDB tables hold one each."""
-    return store.backend == "neo4j"
+    return store.traits.multiple_labels
 
 
 def mark_ring_members(store: GraphStore) -> int:

@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudrings.graph import schema
-from fraudrings.graph.store import GraphStore
+from fraudrings.graph.store import GraphStore, Statement
 from fraudrings.loaders.contract import Batch
 
 #: Keys fetched per lookup query (a Cypher ``IN $list``).
@@ -212,7 +212,8 @@ def record_load(store: GraphStore, report: LoadReport) -> None:
                   {"r": row})])
 
 
-def insert_application(store: GraphStore, row: Mapping[str, Any]) -> bool:
+def insert_application(store: GraphStore, row: Mapping[str, Any],
+                       write: Callable[[Sequence[Statement]], None] | None = None) -> bool:
     """One new application, with its identifiers and links: one statement, one transaction
     (the API path; each statement costs LadybugDB ~0.3 ms of execution set-up, Neo4j a round
     trip). Returns False, storing nothing, when the store already holds the application with
@@ -220,23 +221,24 @@ def insert_application(store: GraphStore, row: Mapping[str, Any]) -> bool:
 
     ``CREATE`` for the application, so that a stored one is never touched: its links are
     evidence. Each identifier is merged once, however many links reach it (a phone that is
-    also a contact). Labels and types come from the schema.
+    also a contact). Labels and types come from the schema. ``write`` commits the statement
+    (default: ``store.write``; the API passes its group commit).
     """
     props = {p.name: _plain(row.get(p.name)) for p in schema.APPLICATION.properties
              if p.name in row}
     params = {k: v for k, v in props.items() if v is not None}  # absent, not a typed null
     links = _link_shape(row)
-    if store.backend == "neo4j":
+    if not store.traits.cheap_planning:
         # Neo4j plans every new text (~200 ms, a p99 of its own): one text for every row
         by_type = {link.type: [v for rel, _, v in links if rel == link.type]
                    for link in schema.LINKS}
-        statement: tuple[str, Mapping[str, Any]] = (_NEO4J_INSERT, {"props": params, **by_type})
+        statement: tuple[str, Mapping[str, Any]] = (ONE_TEXT_INSERT, {"props": params, **by_type})
     else:
         text, nodes = _insert_text(tuple(params), links)
         params.update({f"v{i}": value for i, (_, value) in enumerate(nodes)})
         statement = (text, params)
     try:
-        store.write([statement])
+        (write or store.write)([statement])
     except Exception:  # the key is taken: a retry of the same application is no error
         held = store.query("MATCH (a:Application {application_id: $id}) "
                            "RETURN a.content_hash AS h", {"id": props["application_id"]})
@@ -246,9 +248,10 @@ def insert_application(store: GraphStore, row: Mapping[str, Any]) -> bool:
     return True
 
 
-#: ``FOREACH`` (Neo4j only; LadybugDB plans per-shape texts in microseconds): a node merged by
-#: one clause is found by the next (a phone that is also a contact).
-_NEO4J_INSERT = f"CREATE (a:{schema.APPLICATION.label}) SET a = $props " + " ".join(
+#: One text for every application, for engines that plan slowly. ``FOREACH`` (which LadybugDB
+#: does not have; it plans per-shape texts in microseconds): a node merged by one clause is
+#: found by the next (a phone that is also a contact).
+ONE_TEXT_INSERT = f"CREATE (a:{schema.APPLICATION.label}) SET a = $props " + " ".join(
     f"FOREACH (v IN ${link.type} | MERGE (n:{link.target} "
     f"{{{schema.node_kind(link.target).key}: v}}) CREATE (a)-[:{link.type}]->(n))"
     for link in schema.LINKS)

@@ -13,6 +13,7 @@ import importlib
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,30 @@ class StoreError(RuntimeError):
     """A store cannot be opened or reached; the message is fit for a one-line CLI error."""
 
 
+@dataclass(frozen=True)
+class Traits:
+    """What an engine is quick or slow at, where that decides between two formulations of one
+    query. Callers ask for a trait, never for a backend's name. The portable formulation runs
+    on every engine; the tests run the other one beside it on the engine that uses it and
+    compare what they return (``tests/api/test_formulations.py``, ``tests/api/test_insert.py``),
+    so the two cannot drift apart.
+    """
+
+    #: A new Cypher text is planned in microseconds (LadybugDB), not in 0.2–0.5 s and again
+    #: whenever the statistics move (Neo4j): per-shape texts and long ``UNION`` s are cheap.
+    cheap_planning: bool = True
+    #: Every statement is a network round trip and reads may run in parallel (a server):
+    #: fewer, bigger statements; independent reads from a thread pool.
+    round_trips: bool = False
+    #: A node may carry several labels (Neo4j's ``:RingMember`` marker for Browser).
+    multiple_labels: bool = False
+
+
 class GraphStore(ABC):
     """A graph database holding the portfolio graph of :mod:`fraudrings.graph.schema`."""
 
     backend: str = ""
+    traits: Traits = Traits()
 
     # -- the seam: every backend implements exactly these -------------------------------------
     @abstractmethod
@@ -77,6 +98,10 @@ class GraphStore(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def prefer_small_queries(self) -> None:  # noqa: B027 (optional: most engines need nothing)
+        """Tune for many tiny queries (the HTTP API) over few big ones (loads, sweeps): an
+        embedded engine stops fanning each query out to its thread pool. Default: nothing."""
 
     # -- shared conveniences, written once on top of the seam --------------------------------
     def describe(self) -> str:

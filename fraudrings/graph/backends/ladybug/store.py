@@ -79,6 +79,12 @@ class LadybugStore(GraphStore):
             for statement in ddl():
                 self._conn.execute(statement)
 
+    def prefer_small_queries(self) -> None:
+        # a lookup touches a few hundred rows: handing it to worker threads costs more than
+        # it saves, and leaves the API's other threads one core fewer
+        with self._lock:
+            self._conn.set_max_threads_for_exec(1)
+
     def _execute(self, cypher: str, params: Mapping[str, Any] | None) -> Any:
         return self._conn.execute(cypher, dict(params or {}))
 

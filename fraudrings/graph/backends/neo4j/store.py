@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fraudrings.graph import schema
-from fraudrings.graph.store import GraphStore, Statement, StoreError
+from fraudrings.graph.store import GraphStore, Statement, StoreError, Traits
 
 #: Rows per UNWIND statement: large enough to amortise round trips, small enough for the heap.
 BATCH_ROWS = 20_000
@@ -36,6 +36,7 @@ def constraints() -> list[str]:
 
 class Neo4jStore(GraphStore):
     backend = "neo4j"
+    traits = Traits(cheap_planning=False, round_trips=True, multiple_labels=True)
 
     def __init__(
         self,

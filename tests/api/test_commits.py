@@ -1,0 +1,82 @@
+"""Group commit on both real stores: concurrent callers share transactions, each returns only
+once its own statements have committed, and one caller's failure is not another's."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from fraudrings.api.commits import GroupCommit
+from fraudrings.graph.store import GraphStore, Statement
+
+
+def create(app_id: str) -> Statement:
+    return ("CREATE (a:Application {application_id: $id, content_hash: 'h'})", {"id": app_id})
+
+
+def stored(store: GraphStore) -> set[str]:
+    return {r["id"] for r in store.query("MATCH (a:Application) RETURN a.application_id AS id")}
+
+
+class Gate:
+    """The store, whose first transaction waits until the test opens the gate: the other
+    callers queue meanwhile, as they do behind a slow commit."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store, self.open, self.entered = store, threading.Event(), threading.Event()
+
+    def write(self, statements: Sequence[Statement]) -> None:
+        self.entered.set()
+        self.open.wait(timeout=30)
+        self.store.write(statements)
+
+
+def test_callers_queued_behind_a_commit_share_the_next_transaction(store: GraphStore) -> None:
+    gate = Gate(store)
+    commits = GroupCommit(gate)  # type: ignore[arg-type]
+    with ThreadPoolExecutor(9) as pool:
+        first = pool.submit(commits.write, [create("G-0")])
+        assert gate.entered.wait(timeout=30)
+        rest = [pool.submit(commits.write, [create(f"G-{k}")]) for k in range(1, 9)]
+        while commits.queued < 8:  # all eight wait behind the first transaction
+            threading.Event().wait(0.01)
+        assert not any(f.done() for f in [first, *rest])  # nobody answered before its commit
+        gate.open.set()
+        for future in [first, *rest]:
+            future.result(timeout=60)
+    assert stored(store) == {f"G-{k}" for k in range(9)}
+    assert commits.groups == 2  # the first alone, then the eight that queued behind it
+    commits.close()
+
+
+def test_a_failing_caller_fails_alone(store: GraphStore) -> None:
+    store.write([create("taken")])
+    gate = Gate(store)
+    commits = GroupCommit(gate)  # type: ignore[arg-type]
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(commits.write, [create("F-0")])
+        assert gate.entered.wait(timeout=30)
+        good = pool.submit(commits.write, [create("F-1"), create("F-2")])
+        bad = pool.submit(commits.write, [create("F-3"), create("taken")])  # a key taken
+        also_good = pool.submit(commits.write, [create("F-4")])
+        while commits.queued < 3:
+            threading.Event().wait(0.01)
+        gate.open.set()
+        first.result(timeout=60), good.result(timeout=60), also_good.result(timeout=60)
+        with pytest.raises(Exception, match="(?i)duplicated primary key|already exists"):
+            bad.result(timeout=60)
+    # the failing caller's statements are all rolled back, F-3 with "taken"; the rest stand
+    assert stored(store) == {"taken", "F-0", "F-1", "F-2", "F-4"}
+    commits.close()
+
+
+def test_close_commits_what_is_queued_and_a_later_write_starts_again(store: GraphStore) -> None:
+    commits = GroupCommit(store)
+    commits.write([create("C-1")])
+    commits.close()
+    commits.write([create("C-2")])  # served again after a shutdown
+    commits.close()
+    assert stored(store) == {"C-1", "C-2"}
