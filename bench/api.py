@@ -14,6 +14,10 @@ and 32 clients. Each level gets its own fresh arrivals (a replay would be cheape
 median and p99 latency as the client sees it, throughput, and errors (any non-2xx answer or
 failed request). Goals: p99 < 50 ms at 8 clients on LadybugDB, < 100 ms on Neo4j.
 
+``--rates R …`` adds open-loop levels: Poisson arrivals at R requests/s whatever the answers
+(the way applications reach an underwriting system), latency counted from each scheduled
+arrival so that queueing is included. The "load" column shows clients, or a rate as "R/s".
+
 Generating and loading 1M applications takes ~10 minutes on 2 cores, so a prepared book can be
 reused. ``--db PATH`` (LadybugDB): PATH is built on the first run, with its unseen arrivals
 beside it (``PATH.arrivals.jsonl``); every run then works on a fresh copy, so the arrivals are
@@ -230,6 +234,46 @@ async def load(url: str, key: str, bodies: list[dict[str, Any]],
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
         wall = time.perf_counter() - started
+    return _summary(latencies, errors, wall)
+
+
+async def paced(url: str, key: str, bodies: list[dict[str, Any]], rate: float,
+                seed: int = 0) -> dict[str, Any]:
+    """Post every body at Poisson arrival times of ``rate`` per second (an open loop: arrivals
+    do not wait for answers, as applications reach an underwriting system). Latency counts from
+    the scheduled arrival, so time spent queued behind earlier requests is included."""
+    import random
+
+    import httpx
+
+    gaps = random.Random(seed)
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=120,
+                                 limits=httpx.Limits(max_connections=256)) as http:
+
+        async def one(body: dict[str, Any], due: float) -> None:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            try:
+                answer = await http.post("/v1/applications", json=body)
+                ok, label = answer.status_code in (200, 201), str(answer.status_code)
+            except httpx.HTTPError as exc:
+                ok, label = False, type(exc).__name__
+            latencies.append(time.perf_counter() - due)
+            if not ok:
+                errors[label] = errors.get(label, 0) + 1
+
+        started = due = time.perf_counter()
+        tasks = []
+        for body in bodies:
+            due += gaps.expovariate(rate)
+            tasks.append(asyncio.create_task(one(body, due)))
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - started
+    return _summary(latencies, errors, wall)
+
+
+def _summary(latencies: list[float], errors: dict[str, int], wall: float) -> dict[str, Any]:
     ordered = sorted(latencies)
     return {"requests": len(ordered), "errors": errors,
             "median_ms": 1000 * ordered[len(ordered) // 2],
@@ -238,10 +282,12 @@ async def load(url: str, key: str, bodies: list[dict[str, Any]],
 
 
 def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
-              seed: int, db: Path | None = None, keep: bool = False) -> list[dict[str, Any]]:
+              seed: int, db: Path | None = None, keep: bool = False,
+              rates: list[float] = ()) -> list[dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-api-{store}-"))
     try:
-        bodies = prepare(store, n, warmup + requests * len(levels), seed, workdir, db, keep)
+        bodies = prepare(store, n, warmup + requests * (len(levels) + len(rates)), seed,
+                         workdir, db, keep)
         port = _free_port()
         server, key = start_server(store, workdir, port)
         url = f"http://127.0.0.1:{port}"
@@ -254,6 +300,12 @@ def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
                 offset += requests
                 rows.append({"store": store, "applications": n, "clients": clients, **result})
                 print(_row(rows[-1]), file=sys.stderr, flush=True)
+            for rate in rates:
+                result = asyncio.run(paced(url, key, bodies[offset:offset + requests], rate))
+                offset += requests
+                rows.append({"store": store, "applications": n, "clients": f"{rate:g}/s",
+                             **result})
+                print(_row(rows[-1]), file=sys.stderr, flush=True)
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -262,7 +314,7 @@ def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
 
             with open_store("neo4j") as neo4j:
                 held = neo4j.count("Application")
-                posted = warmup + requests * len(levels)
+                posted = warmup + requests * (len(levels) + len(rates))
                 print(f"neo4j: held {held:,} applications after the run ({posted:,} posted); "
                       + ("kept (--keep-neo4j)" if keep else "emptying it"),
                       file=sys.stderr, flush=True)
@@ -273,7 +325,7 @@ def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-_HEADER = (f"{'store':8} {'applications':>12} {'clients':>7} {'requests':>8} {'median ms':>9} "
+_HEADER = (f"{'store':8} {'applications':>12} {'load':>7} {'requests':>8} {'median ms':>9} "
            f"{'p99 ms':>8} {'req/s':>7}  {'errors':6} goal (p99 @ 8 clients)")
 
 
@@ -297,8 +349,10 @@ def main() -> None:
     parser.add_argument("--stores", nargs="+", default=["ladybug", "neo4j"],
                         choices=["ladybug", "neo4j"])
     parser.add_argument("--clients", nargs="+", type=int, default=[1, 8, 32])
+    parser.add_argument("--rates", nargs="*", type=float, default=[],
+                        help="also an open loop: Poisson arrivals at these rates per second")
     parser.add_argument("--requests", type=int, default=200,
-                        help="new applications posted per concurrency level")
+                        help="new applications posted per concurrency level or rate")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--db", type=Path, help="LadybugDB: a prepared book to reuse (a copy "
@@ -310,7 +364,7 @@ def main() -> None:
     rows = []
     for store in args.stores:
         rows += run_store(store, args.applications, args.clients, args.requests, args.warmup,
-                          args.seed, args.db, args.keep_neo4j)
+                          args.seed, args.db, args.keep_neo4j, args.rates)
     print(f"POST /v1/applications, new applications, {args.requests} per level, loopback, "
           f"{os.cpu_count()} cores shared by server and client")
     print(_HEADER)
