@@ -5,6 +5,7 @@
     python bench/api.py --applications 100000 --stores ladybug --requests 100
     python bench/api.py --stores ladybug --db /tmp/api-1m.lbug   # build once, then reuse
     python bench/api.py --stores neo4j --keep-neo4j      # load the book into Neo4j once
+    python bench/api.py --model ~/.fraudrings/models     # with the GNN (default: without)
 
 What it does, per store: generate a book of N applications plus the arrivals, load the N
 oldest (bulk load), start ``fraudrings serve``'s app in a *separate process* on loopback, then
@@ -165,13 +166,14 @@ def empty_in_batches(db: Any, batch: int = 5000) -> None:
         db.write([("MATCH (n) WITH n LIMIT $batch DETACH DELETE n", {"batch": batch})])
 
 
-def start_server(store: str, workdir: Path, port: int) -> tuple[subprocess.Popen, str]:
+def start_server(store: str, workdir: Path, port: int,
+                 model: str = "") -> tuple[subprocess.Popen, str]:
     from fraudrings.api import auth
 
     keys_file = workdir / "api-keys"
     key = auth.add_key(keys_file, f"bench-{port}", "write")
     command = [sys.executable, str(Path(__file__).resolve()), "_serve", store, str(workdir),
-               str(port), str(keys_file)]
+               str(port), str(keys_file), model]
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     import httpx
@@ -189,7 +191,7 @@ def start_server(store: str, workdir: Path, port: int) -> tuple[subprocess.Popen
     raise SystemExit(f"the {store} server did not become ready")
 
 
-def _serve(store: str, workdir: str, port: str, keys_file: str) -> None:
+def _serve(store: str, workdir: str, port: str, keys_file: str, model: str) -> None:
     """The server process: what ``fraudrings serve`` runs, with the bench's store and keys."""
     import uvicorn
 
@@ -201,7 +203,10 @@ def _serve(store: str, workdir: str, port: str, keys_file: str) -> None:
     options = {"path": Path(workdir) / "bench.lbug"} if store == "ladybug" else {}
     with open_store(store, **options) as db:
         db.prefer_small_queries()
-        app = create_app(db, keys=KeyStore(Path(keys_file)), gnn=GnnScorer())
+        gnn = GnnScorer(model) if model else GnnScorer(enabled=False)
+        if model and not gnn.available:
+            raise SystemExit(f"cannot score with {model}: see the log above")
+        app = create_app(db, keys=KeyStore(Path(keys_file)), gnn=gnn)
         uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning",
                     access_log=False)
 
@@ -283,13 +288,13 @@ def _summary(latencies: list[float], errors: dict[str, int], wall: float) -> dic
 
 def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
               seed: int, db: Path | None = None, keep: bool = False,
-              rates: list[float] = ()) -> list[dict[str, Any]]:
+              rates: list[float] = (), model: str = "") -> list[dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-api-{store}-"))
     try:
         bodies = prepare(store, n, warmup + requests * (len(levels) + len(rates)), seed,
                          workdir, db, keep)
         port = _free_port()
-        server, key = start_server(store, workdir, port)
+        server, key = start_server(store, workdir, port, model)
         url = f"http://127.0.0.1:{port}"
         rows = []
         try:
@@ -341,7 +346,7 @@ def _row(r: dict[str, Any]) -> str:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_serve":
-        _serve(*sys.argv[2:6])
+        _serve(*sys.argv[2:7])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--applications", "-n", type=int, default=1_000_000,
@@ -357,16 +362,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--db", type=Path, help="LadybugDB: a prepared book to reuse (a copy "
                         "per run), built there with its arrivals on the first run")
+    parser.add_argument("--model", default="",
+                        help="a GNN checkpoint the server scores with (default: no GNN)")
     parser.add_argument("--keep-neo4j", action="store_true",
                         help="Neo4j: keep the book loaded after the run and reuse it")
     args = parser.parse_args()
+    if args.model:  # the server runs from the project root
+        args.model = str(Path(args.model).resolve())
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     rows = []
     for store in args.stores:
         rows += run_store(store, args.applications, args.clients, args.requests, args.warmup,
-                          args.seed, args.db, args.keep_neo4j, args.rates)
+                          args.seed, args.db, args.keep_neo4j, args.rates, args.model)
     print(f"POST /v1/applications, new applications, {args.requests} per level, loopback, "
-          f"{os.cpu_count()} cores shared by server and client")
+          f"{os.cpu_count()} cores shared by server and client, GNN: {args.model or 'off'}")
     print(_HEADER)
     for r in rows:
         print(_row(r))
