@@ -24,7 +24,14 @@ import pandas as pd
 
 from fraudrings.api.neighbourhood import Neighbourhood
 from fraudrings.graph import schema
-from fraudrings.graph.rings import DAY, AssemblyParams, Ring, assemble_rings, ring_id_for
+from fraudrings.graph.rings import (
+    DAY,
+    AssemblyParams,
+    Ring,
+    assemble_rings,
+    combine_scores,
+    ring_id_for,
+)
 
 _KEY = schema.APPLICATION.key
 
@@ -233,8 +240,8 @@ def _bad(row: Mapping[str, Any]) -> float:
 def application_scores(ids: list[str], rings: list[Ring],
                        evidence: Mapping[int, Mapping[str, float]],
                        gnn: list[float]) -> dict[str, float]:
-    """rings.application_scores' score column: the ring's score for members, else the
-    application's own evidence and GNN score."""
+    """rings.application_scores' score column: rings.combine_scores of the ring's score,
+    the application's own evidence and its GNN score."""
     ring_score = dict.fromkeys(ids, 0.0)
     for ring in rings:
         for member in ring.members:
@@ -245,8 +252,7 @@ def application_scores(ids: list[str], rings: list[Ring],
         own_score = (float(1 - np.prod(1 - np.clip([v for _, v in sorted(own.items())], 0,
                                                     0.95))) if own else 0.0)
         gnn_part = gnn[i] if math.isfinite(gnn[i]) else 0.0
-        lone = 1 - (1 - 0.6 * own_score) * (1 - 0.9 * gnn_part)
-        out[app] = float(np.round(max(ring_score[app], lone), 5))
+        out[app] = float(np.round(combine_scores(ring_score[app], own_score, gnn_part), 5))
     return out
 
 

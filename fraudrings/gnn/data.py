@@ -15,7 +15,7 @@ import torch
 from torch_geometric.data import HeteroData
 
 from fraudrings.gnn.features import GraphFeatures
-from fraudrings.gnn.relations import APP, EDGE_TYPES, ID_LABELS
+from fraudrings.gnn.relations import APP, EDGE_TYPES, ID_LABELS, EdgeType
 
 HEAD = "head"  # the key of the head features in a Normaliser
 
@@ -27,6 +27,10 @@ class Normaliser:
 
     mean: dict[str, list[float]] = field(default_factory=dict)
     std: dict[str, list[float]] = field(default_factory=dict)
+    #: (mean, std) as arrays per key, built on first use: scoring one application calls
+    #: :meth:`apply` a dozen times, and rebuilding them from the lists showed in its profile
+    _arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     @classmethod
     def fit(cls, features: GraphFeatures, rows: np.ndarray | None = None) -> Normaliser:
@@ -47,8 +51,13 @@ class Normaliser:
         return out
 
     def apply(self, key: str, block: np.ndarray) -> torch.Tensor:
-        mean = np.asarray(self.mean[key], dtype=np.float64)
-        std = np.asarray(self.std[key], dtype=np.float64)
+        cache = self.__dict__.setdefault("_arrays", {})  # also on a pickled older one
+        arrays = cache.get(key)
+        if arrays is None or len(arrays[0]) != len(self.mean[key]):
+            arrays = (np.asarray(self.mean[key], dtype=np.float64),
+                      np.asarray(self.std[key], dtype=np.float64))
+            cache[key] = arrays
+        mean, std = arrays
         if block.shape[1] != len(mean):
             raise ValueError(f"{key}: {block.shape[1]} feature columns, the model expects "
                              f"{len(mean)}")
@@ -64,15 +73,33 @@ class Normaliser:
 
 def to_hetero_data(features: GraphFeatures, norm: Normaliser) -> HeteroData:
     """The graph as ``HeteroData``: ``x`` per node type, ``head`` on applications."""
+    x, edges, head = to_tensors(features, norm)
     data = HeteroData()
-    data[APP].x = norm.apply(APP, features.app_x)
-    data[APP].head = norm.apply(HEAD, features.head_x)
-    for label in ID_LABELS:
-        data[label].x = norm.apply(label, features.id_x[label])
-    for edge_type in EDGE_TYPES:
-        edges = features.edges.get(edge_type, np.zeros((2, 0), dtype=np.int64))
-        data[edge_type].edge_index = torch.from_numpy(np.ascontiguousarray(edges, dtype=np.int64))
+    for node_type, block in x.items():
+        data[node_type].x = block
+    data[APP].head = head
+    for edge_type, edge_index in edges.items():
+        data[edge_type].edge_index = edge_index
     return data
+
+
+def to_tensors(features: GraphFeatures, norm: Normaliser
+               ) -> tuple[dict[str, torch.Tensor], dict[EdgeType, torch.Tensor], torch.Tensor]:
+    """What the model takes — ``x`` per node type, ``edge_index`` per edge type, the head
+    features — as plain dicts: scoring one application skips ``HeteroData``'s bookkeeping
+    (a millisecond for three dozen stores)."""
+    x = {APP: norm.apply(APP, features.app_x)}
+    head = norm.apply(HEAD, features.head_x)
+    for label in ID_LABELS:
+        x[label] = norm.apply(label, features.id_x[label])
+    edges = {}
+    for edge_type in EDGE_TYPES:
+        found = features.edges.get(edge_type, _NO_EDGES)
+        edges[edge_type] = torch.from_numpy(np.ascontiguousarray(found, dtype=np.int64))
+    return x, edges, head
+
+
+_NO_EDGES = np.zeros((2, 0), dtype=np.int64)
 
 
 def in_channels(norm: Normaliser) -> dict[str, int]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -128,12 +129,18 @@ def build_features(
     """
     apps = export.applications
     n = len(apps)
-    t = apps["applied_at"].to_numpy(dtype=np.int64)
-    rank = time_rank(apps)
+    # every column once: a pandas column look-up costs tens of microseconds, which is most of
+    # the cost on one application's neighbourhood
+    columns = _Columns(apps)
+    ids = columns.get("application_id", object)
+    t = columns.get("applied_at", np.int64)
+    rank = _time_rank(ids, t)
     targets = np.ones(n, dtype=bool) if targets is None else np.asarray(targets, dtype=bool)
-    outcomes = _outcomes(apps, visible)
-    applicant = _codes(apps["applicant_id"].to_numpy(dtype=object))
-    merchant = _merchant_codes(export)
+    outcomes = _outcomes(columns, visible)
+    applicant = _codes(columns.get("applicant_id", object))
+    links = {link.type: _pairs(export.links.get(link.type)) for link in schema.LINKS}
+    merchant = _merchant_codes(columns, links["AT_MERCHANT"])
+    app_x = _application_features(t, columns, config)
 
     id_values: dict[str, np.ndarray] = {}
     id_x: dict[str, np.ndarray] = {}
@@ -141,7 +148,7 @@ def build_features(
     head = np.zeros((n, len(head_columns())), dtype=np.float64)
     for label in ID_LABELS:
         into = links_into(label)
-        pairs = [_pairs(export.links.get(link.type)) for link in into]
+        pairs = [links[link.type] for link in into]
         values, codes = _factorize([value for _, value in pairs])
         degs = [_degree(link.type, code, values, degrees) for link, code in zip(into, codes)]
         # an identifier only one application uses links nothing: its presence is a head
@@ -153,22 +160,28 @@ def build_features(
         for link, (app, _), code, deg in zip(into, pairs, codes, degs, strict=True):
             hub = deg > config.hub_degree
             col = list(schema.LINKS).index(link) * len(HEAD_FEATURES)
-            head[:, col:col + len(HEAD_FEATURES)] = _head_block(
-                app, code, hub, targets, t, rank, applicant, outcomes, config)
+            block = _head_block(app, code, hub, targets, t, rank, applicant, outcomes, config)
+            if block is not None:
+                head[:, col:col + len(HEAD_FEATURES)] = block
             on = shared[code]
             app, code, deg, hub = app[on], new_code[code[on]], deg[shared], hub[shared]
+            if not len(app):  # no shared identifier on this relationship: no edges
+                edges[forward(link)] = edges[reverse(link)] = np.zeros((2, 0), dtype=np.int64)
+                blocks.append(_identifier_block(app, app, deg, hub, t, applicant, merchant))
+                continue
             keep = ~hub[code]
-            newest = _newest(code[keep], rank[app[keep]], config.fanout)
-            edges[forward(link)] = np.stack([app[keep][newest], code[keep][newest]])
+            app_kept, code_kept = app[keep], code[keep]
+            newest = _newest(code_kept, rank[app_kept], config.fanout)
+            edges[forward(link)] = np.stack([app_kept[newest], code_kept[newest]])
             edges[reverse(link)] = np.stack([code, app])
-            blocks.append(_identifier_block(code[keep], app[keep], deg, hub, t, applicant,
+            blocks.append(_identifier_block(code_kept, app_kept, deg, hub, t, applicant,
                                             merchant))
         id_x[label] = (np.concatenate(blocks, axis=1) if blocks
                        else np.zeros((len(id_values[label]), 0)))
     head[~targets] = 0.0
     return GraphFeatures(
-        application_ids=apps["application_id"].to_numpy(dtype=object),
-        app_x=application_features(apps, config),
+        application_ids=ids,
+        app_x=app_x,
         head_x=np.log1p(head),
         targets=targets,
         id_values=id_values,
@@ -179,18 +192,27 @@ def build_features(
 
 def time_rank(apps: pd.DataFrame) -> np.ndarray:
     """Position of each row in (applied_at, application_id) order: 'newest' means highest."""
-    order = np.lexsort((apps["application_id"].to_numpy(dtype=object).astype(str),
-                        apps["applied_at"].to_numpy(dtype=np.int64)))
-    rank = np.empty(len(apps), dtype=np.int64)
-    rank[order] = np.arange(len(apps))
+    return _time_rank(apps["application_id"].to_numpy(dtype=object),
+                      apps["applied_at"].to_numpy(dtype=np.int64))
+
+
+def _time_rank(ids: np.ndarray, t: np.ndarray) -> np.ndarray:
+    order = np.lexsort((ids.astype(str), t))
+    rank = np.empty(len(t), dtype=np.int64)
+    rank[order] = np.arange(len(t))
     return rank
 
 
 def application_features(apps: pd.DataFrame, config: FeatureConfig) -> np.ndarray:
     """An application's own loan and clock (see APP_FEATURES and the product one-hot)."""
-    t = apps["applied_at"].to_numpy(dtype=np.int64)
-    amount = apps["amount"].to_numpy(dtype=np.float64, na_value=np.nan)
-    term = apps["term_months"].to_numpy(dtype=np.float64, na_value=np.nan)
+    columns = _Columns(apps)
+    return _application_features(columns.get("applied_at", np.int64), columns, config)
+
+
+def _application_features(t: np.ndarray, frame: _Columns,
+                          config: FeatureConfig) -> np.ndarray:
+    amount = frame.get("amount", np.float64, np.nan)
+    term = frame.get("term_months", np.float64, np.nan)
     hour = (t % DAY) / 3600.0
     weekday = ((t // DAY) + 3) % 7  # 1970-01-01 was a Thursday; Monday = 0
     angle = 2 * np.pi * hour / 24.0
@@ -204,17 +226,50 @@ def application_features(apps: pd.DataFrame, config: FeatureConfig) -> np.ndarra
         hour,
         *((weekday == d).astype(np.float64) for d in range(7)),
     ]
-    product = apps["product"].to_numpy(dtype=object, na_value=None)
-    known = np.zeros(len(apps), dtype=bool)
+    product = frame.get("product", object, None)
+    known = np.zeros(len(t), dtype=bool)
     for name in config.products:
         hit = product == name
         known |= hit
         columns.append(hit.astype(np.float64))
     columns.append((~known).astype(np.float64))
-    return np.stack(columns, axis=1) if len(apps) else np.zeros((0, len(columns)))
+    return np.stack(columns, axis=1) if len(t) else np.zeros((0, len(columns)))
 
 
 # -- internals --------------------------------------------------------------------------------
+
+
+_NO_NA = object()
+
+
+class _Columns:
+    """A frame's columns by name, each as numpy, without pandas' machinery per look-up: a
+    ``frame[name]`` costs tens of microseconds, which adds up to milliseconds on the dozen
+    small frames of one application's neighbourhood (the API's path)."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        names = frame.columns.tolist()
+        try:  # each column's own array (ndarray or extension array), by position
+            manager = frame._mgr
+            arrays = [manager.iget_values(i) for i in range(len(names))]
+        except AttributeError:  # pragma: no cover - another pandas
+            arrays = [frame[name].array for name in names]
+        self._arrays = dict(zip(names, arrays, strict=True))
+        self.rows = len(frame)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._arrays
+
+    def get(self, name: str, dtype: type | np.dtype, na_value: object = _NO_NA) -> np.ndarray:
+        """As ``frame[name].to_numpy(dtype=dtype, na_value=na_value)``."""
+        array = self._arrays[name]
+        if isinstance(array, np.ndarray):
+            if array.dtype != object or dtype is object:
+                return array.astype(dtype, copy=False)  # nothing missing to replace
+            array = pd.array(array)
+        if na_value is _NO_NA:
+            return array.to_numpy(dtype=dtype)
+        return array.to_numpy(dtype=dtype, na_value=na_value)
 
 
 @dataclass
@@ -224,10 +279,11 @@ class _Outcomes:
     fpd: np.ndarray
 
 
-def _outcomes(apps: pd.DataFrame, visible: np.ndarray | None) -> _Outcomes:
-    is_fraud = apps["is_fraud"].to_numpy(dtype=np.float64, na_value=np.nan)
-    fpd = apps["fpd"].to_numpy(dtype=np.float64, na_value=np.nan)
-    see = np.ones(len(apps), dtype=bool) if visible is None else np.asarray(visible, dtype=bool)
+def _outcomes(columns: _Columns, visible: np.ndarray | None) -> _Outcomes:
+    is_fraud = columns.get("is_fraud", np.float64, np.nan)
+    fpd = columns.get("fpd", np.float64, np.nan)
+    see = (np.ones(len(is_fraud), dtype=bool) if visible is None
+           else np.asarray(visible, dtype=bool))
     known = see & ~np.isnan(is_fraud)
     return _Outcomes(known=known.astype(np.float64),
                      fraud=(known & (is_fraud == 1)).astype(np.float64),
@@ -236,21 +292,43 @@ def _outcomes(apps: pd.DataFrame, visible: np.ndarray | None) -> _Outcomes:
 
 def _codes(values: np.ndarray) -> np.ndarray:
     """Integer codes of values (None / NaN -> -1); equal values, equal codes."""
-    return pd.factorize(values)[0].astype(np.int64)
+    return _factorize_one(values)[0]
+
+
+#: Up to this many values a dict factorizes faster than pandas (one application's neighbourhood).
+_SMALL = 256
+
+
+def _factorize_one(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize``: codes in order of first appearance (missing -1) and the uniques."""
+    if len(values) > _SMALL or values.dtype != object:
+        codes, uniques = pd.factorize(values)
+        return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+    seen: dict[Any, int] = {}
+    codes = np.fromiter((-1 if _missing(v) else seen.setdefault(v, len(seen))
+                         for v in values.tolist()), dtype=np.int64, count=len(values))
+    uniques = np.empty(len(seen), dtype=object)
+    uniques[:] = list(seen)
+    return codes, uniques
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
 
 
 def _pairs(frame: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
     if frame is None or not len(frame):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=object)
-    return frame["app"].to_numpy(dtype=np.int64), frame["value"].to_numpy(dtype=object)
+    columns = _Columns(frame)
+    return columns.get("app", np.int64), columns.get("value", object)
 
 
 def _factorize(columns: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
     """One code space for the values of several relationships into the same label."""
     joined = np.concatenate(columns) if columns else np.zeros(0, dtype=object)
-    codes, uniques = pd.factorize(joined)
+    codes, uniques = _factorize_one(joined)
     splits = np.cumsum([len(c) for c in columns])[:-1]
-    return np.asarray(uniques, dtype=object), [c.astype(np.int64) for c in np.split(codes, splits)]
+    return uniques, np.split(codes, splits)
 
 
 def _degree(rel: str, code: np.ndarray, values: np.ndarray,
@@ -264,15 +342,14 @@ def _degree(rel: str, code: np.ndarray, values: np.ndarray,
     return deg
 
 
-def _merchant_codes(export: GraphExport) -> np.ndarray:
+def _merchant_codes(columns: _Columns, links: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """Each application's merchant as an integer (-1: none). A ``merchant`` column wins over
-    the links (the single-application path knows the merchants of neighbours it did not expand).
-    """
-    apps = export.applications
-    if "merchant" in apps.columns:
-        return _codes(apps["merchant"].to_numpy(dtype=object, na_value=None))
-    app, value = _pairs(export.links.get("AT_MERCHANT"))
-    merchant = np.full(len(apps), None, dtype=object)
+    the ``AT_MERCHANT`` links (the single-application path knows the merchants of neighbours
+    it did not expand)."""
+    if "merchant" in columns:
+        return _codes(columns.get("merchant", object, None))
+    app, value = links
+    merchant = np.full(columns.rows, None, dtype=object)
     if len(app):  # the smallest value when an application has several
         order = np.lexsort((value.astype(str), app))
         first = np.unique(app[order], return_index=True)[1]
@@ -330,13 +407,14 @@ def _distinct_per_node(code: np.ndarray, other: np.ndarray, n: int) -> np.ndarra
 
 def _head_block(app: np.ndarray, code: np.ndarray, hub: np.ndarray, targets: np.ndarray,
                 t: np.ndarray, rank: np.ndarray, applicant: np.ndarray, outcomes: _Outcomes,
-                config: FeatureConfig) -> np.ndarray:
-    """HEAD_FEATURES (counts, before log1p) of the targets for one relationship."""
+                config: FeatureConfig) -> np.ndarray | None:
+    """HEAD_FEATURES (counts, before log1p) of the targets for one relationship; None when
+    no target uses it (all zero)."""
     n = len(t)
-    out = np.zeros((n, len(HEAD_FEATURES)), dtype=np.float64)
     is_target = targets[app]
     if not is_target.any():  # most relationships of one application's neighbourhood
-        return out
+        return None
+    out = np.zeros((n, len(HEAD_FEATURES)), dtype=np.float64)
     out[:, 0] = np.bincount(app[is_target], minlength=n)
     out[:, 1] = np.bincount(app[is_target & hub[code]], minlength=n)
     keep = ~hub[code]

@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 
 from fraudrings.gnn.checkpoint import Checkpoint, IncompatibleCheckpoint, load_checkpoint
-from fraudrings.gnn.data import to_hetero_data
+from fraudrings.gnn.data import to_tensors
 from fraudrings.gnn.features import build_features
 from fraudrings.gnn.fetch import fetch_neighbourhood
 from fraudrings.gnn.relations import APP
@@ -43,10 +43,10 @@ def _logits(checkpoint: Checkpoint, export: GraphExport, targets: np.ndarray | N
             degrees: dict | None = None, num_targets: int | None = None) -> torch.Tensor:
     features = build_features(export, checkpoint.feature_config, targets=targets,
                               degrees=degrees)
-    data = to_hetero_data(features, checkpoint.normaliser)
+    x, edges, head = to_tensors(features, checkpoint.normaliser)
     model = checkpoint.model()
-    with torch.no_grad():
-        out = model(data.x_dict, data.edge_index_dict, data[APP].head, num_targets=num_targets)
+    with torch.inference_mode():
+        out = model(x, edges, head, num_targets=num_targets)
     return out[:, 0]
 
 

@@ -16,6 +16,9 @@ IP or a call-centre workstation joins thousands of honest applications into one 
    per member), burstiness (how much of it happened within days), breadth (how many kinds of
    identifier tie it), the heuristics that fired on its members and the GNN's application
    scores, into one ring score in 0-1 with the reasons a person can check.
+5. **Score every application** by noisy-OR of its ring's score, the heuristics that flagged it
+   and its own GNN score (:func:`combine_scores`): members rank at or above their ring, in the
+   order their own evidence gives.
 """
 
 from __future__ import annotations
@@ -493,9 +496,31 @@ def _values_by_group(export: GraphExport, rel: str, apps: np.ndarray,
     return {g: sorted(values) for g, values in out.items()}
 
 
+def combine_scores(ring_score: Any, own_score: Any, gnn: Any) -> Any:
+    """An application's final risk from its three pieces of evidence, by noisy-OR:
+
+    ``1 - (1 - ring) * (1 - 0.6 * own) * (1 - gnn)``
+
+    ``ring``: the score of the ring it belongs to (0 outside rings); ``own``: the heuristics
+    that flagged the application itself (their noisy-OR strength), counted at 0.6 because a
+    flag without a ring is weaker evidence; ``gnn``: its GNN score (0 when there is none). Each
+    term is the chance that this evidence alone is right, and the application is clean only
+    if every one is wrong.
+
+    A ring member never scores below its ring, and its *own* evidence orders it among the
+    members of its ring and between rings: an honest application pulled into a heuristic ring
+    by one shared identifier ranks below the members the GNN rates as fraud (with ``max(ring,
+    own evidence)`` every member had its ring's score whatever the GNN said of it, and the
+    joint score lost to the GNN alone on the temporal test split). Works elementwise on arrays
+    and on floats (the API's plain-Python mirror calls it too).
+    """
+    return 1 - (1 - ring_score) * (1 - 0.6 * own_score) * (1 - gnn)
+
+
 def application_scores(export: GraphExport, rings: list[Ring], evidence: pd.DataFrame,
                        gnn: np.ndarray) -> pd.DataFrame:
-    """Final per-application risk: the ring's score for members, else own evidence and GNN."""
+    """Final per-application risk (:func:`combine_scores`): the ring's score, the
+    application's own heuristic evidence and its GNN score."""
     n = export.n
     ids = export.applications["application_id"].to_numpy(dtype=object)
     ring_of = np.full(n, -1, dtype=np.int64)
@@ -527,11 +552,7 @@ def application_scores(export: GraphExport, rings: list[Ring], evidence: pd.Data
         spelled = np.array([";".join(name for i, name in enumerate(names) if m >> i & 1)
                             for m in distinct.tolist()], dtype=object)
         flags = spelled[inverse]
-    gnn_part = np.nan_to_num(gnn, nan=0.0)
-    # outside rings, a lone application is only as risky as its own evidence says, capped so
-    # that ring membership ranks first
-    lone = 1 - (1 - 0.6 * own_score) * (1 - 0.9 * gnn_part)
-    score = np.maximum(ring_score, lone)
+    score = combine_scores(ring_score, own_score, np.nan_to_num(gnn, nan=0.0))
     return pd.DataFrame({
         "application_id": ids,
         "score": np.round(score, 5),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from fraudrings.graph.export import export_graph, export_rows
 from fraudrings.graph.load import load_batch
@@ -10,6 +11,7 @@ from fraudrings.graph.rings import (
     AssemblyParams,
     assemble_rings,
     candidate_groups,
+    combine_scores,
     identifier_table,
     ring_id_for,
 )
@@ -79,6 +81,41 @@ def test_heuristic_evidence_and_gnn_scores_raise_the_ring_score() -> None:
     assert joint[0].score > plain[0].score
     assert joint[0].reasons[0].startswith("shared_device")
     assert scores.set_index("application_id").loc["FARM0", "flags"] == "shared_device"
+
+
+def test_a_members_own_gnn_score_orders_the_members_of_its_ring() -> None:
+    # an honest application pulled into a ring must rank below the members the GNN rates as
+    # fraud, and a member the GNN rates highly above its ring: with max(ring, own) every member
+    # scored its ring's score whatever the GNN said of it
+    export = export_rows(validate(book()).rows)
+    farm = [f"FARM{k}" for k in range(8)]
+    gnn = pd.Series(0.02, index=export.applications["application_id"])
+    gnn[farm] = [0.9, 0.05, 0.7, 0.3, 0.95, 0.5, 0.1, 0.8]
+    rings, scores = assemble_rings(export, None, gnn)
+    (ring,) = rings
+    members = scores.set_index("application_id").loc[farm]
+    assert (members["ring_id"] == ring.ring_id).all()
+    by_gnn = members.sort_values("gnn_score")["score"].to_numpy()
+    assert (by_gnn[1:] > by_gnn[:-1]).all()  # strictly in the GNN's order
+    assert (members["score"] >= round(ring.score, 5) - 1e-9).all()
+    assert (members["score"] <= 1.0).all()
+    assert members["score"].nunique() == len(farm)
+    # outside rings: the application's own evidence
+    shop = scores.set_index("application_id").loc["SHOP3", "score"]
+    assert shop == 0.02
+
+
+def test_scores_combine_by_noisy_or() -> None:
+    assert combine_scores(0.0, 0.0, 0.0) == 0.0
+    assert combine_scores(0.8, 0.0, 0.0) == pytest.approx(0.8)  # no own evidence: the ring's
+    assert combine_scores(0.0, 0.0, 0.3) == pytest.approx(0.3)  # no ring, no flag: the GNN's
+    assert combine_scores(0.0, 0.5, 0.0) == pytest.approx(0.3)  # a flag alone counts at 0.6
+    assert combine_scores(0.7, 0.5, 0.5) == pytest.approx(1 - 0.3 * 0.7 * 0.5)
+    assert combine_scores(1.0, 1.0, 1.0) == 1.0
+    # more evidence of any kind never lowers the score
+    assert combine_scores(0.6, 0.2, 0.3) < combine_scores(0.6, 0.2, 0.4)
+    assert combine_scores(0.6, 0.2, 0.3) < combine_scores(0.7, 0.2, 0.3)
+    assert combine_scores(0.6, 0.2, 0.3) < combine_scores(0.6, 0.3, 0.3)
 
 
 def test_a_store_export_is_the_rows_export_and_assembles_the_same(ladybug_store) -> None:
