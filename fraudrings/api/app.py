@@ -79,9 +79,11 @@ def create_app(
     gnn: GnnScorer | None = None,
     params: AssemblyParams | None = None,
     max_body: int = DEFAULT_MAX_BODY,
+    link_index: bool = True,
 ) -> FastAPI:
-    """The API over ``store`` (the caller opens and closes it)."""
-    assessor = Assessor(store, thresholds, gnn, params)
+    """The API over ``store`` (the caller opens and closes it). ``link_index``: keep the ring
+    links in memory where the store allows it (:mod:`fraudrings.api.linkindex`)."""
+    assessor = Assessor(store, thresholds, gnn, params, link_index)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

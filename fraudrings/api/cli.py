@@ -35,11 +35,14 @@ _keys_file = click.option(
               show_default=True, help="Largest request body in bytes (larger: 413).")
 @click.option("--model", default=None, help="GNN checkpoint (default: the latest trained).")
 @click.option("--no-gnn", is_flag=True, help="Answer without the GNN even if a model exists.")
+@click.option("--link-index/--no-link-index", default=True, show_default=True,
+              help="LadybugDB: keep the ring links in memory (~0.8 GB and ~45 s to build at "
+                   "1M applications; lookups several times faster).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
 @store_options
 def serve(host: str, port: int, keys_file: Path | None, review_at: float, decline_at: float,
-          max_body: int, model: str | None, no_gnn: bool, log_level: str,
+          max_body: int, model: str | None, no_gnn: bool, link_index: bool, log_level: str,
           store: Callable) -> None:
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) over the store."""
     import uvicorn
@@ -62,7 +65,8 @@ def serve(host: str, port: int, keys_file: Path | None, review_at: float, declin
     with store() as db:
         db.prefer_small_queries()  # the API asks many tiny questions
         app = create_app(db, keys=key_store, thresholds=Thresholds(review_at, decline_at),
-                         gnn=GnnScorer(model, enabled=not no_gnn), max_body=max_body)
+                         gnn=GnnScorer(model, enabled=not no_gnn), max_body=max_body,
+                         link_index=link_index)
         click.echo(f"fraudrings API on http://{host}:{port} over {db.describe()} "
                    f"({len(key_store.keys)} keys from {path})", err=True)
         # the access log shows method, path and status; headers (and so keys) never

@@ -11,23 +11,39 @@ holding the caller's statements has committed, and raises what the caller's own 
 raised. If a group fails, every statement in it was rolled back by the store, and the group is
 replayed one caller per transaction, so that one caller's failure (a key taken by another
 server) is not another caller's.
+
+Derived values that nobody waits for (an application's score: the application itself is
+already durable, and a sweep recomputes every score) go through :meth:`GroupCommit.write_later`:
+the committer holds them up to ``DEFER_S`` for the next caller who does wait, so that one
+request costs one log sync instead of two. Reads that must see them call :meth:`flush` first.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from fraudrings.graph.store import GraphStore, Statement
 
+if TYPE_CHECKING:
+    from fraudrings.api.linkindex import LinkIndex
+
+log = logging.getLogger("fraudrings.api")
 #: Callers per transaction at most: a bound on what one failure makes the group replay.
 MAX_GROUP = 32
+#: Longest a deferred write waits for company before it is committed alone.
+DEFER_S = 0.05
 
 
 @dataclass
 class _Pending:
     statements: list[Statement]
+    rows: list[Mapping[str, Any]]  # applications the statements insert (for the link index)
+    deferred: bool = False  # nobody waits for it (write_later)
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -36,29 +52,52 @@ class GroupCommit:
     """``write(statements)`` with :meth:`GraphStore.write`'s meaning (all or nothing, committed
     on return), sharing transactions with concurrent callers."""
 
-    def __init__(self, store: GraphStore, max_group: int = MAX_GROUP) -> None:
+    def __init__(self, store: GraphStore, max_group: int = MAX_GROUP,
+                 links: LinkIndex | None = None, defer_s: float = DEFER_S) -> None:
         self.store = store
+        self.defer_s = defer_s
+        self.links = links
         self.max_group = max_group
         self.groups = 0  # transactions committed (tests and benches read it)
         self._queue: list[_Pending] = []
         self._wake = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._deferred = 0  # deferred writes not committed yet
 
-    def write(self, statements: Sequence[Statement]) -> None:
-        pending = _Pending(list(statements))
+    def write(self, statements: Sequence[Statement],
+              inserted: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Commit ``statements`` (all or none); ``inserted``: the application rows they
+        insert, added to the link index once committed and before this returns."""
+        pending = _Pending(list(statements), list(inserted))
+        self._enqueue(pending)
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+
+    def write_later(self, statements: Sequence[Statement]) -> None:
+        """Queue ``statements`` for a coming transaction and return at once (see the module
+        docstring: for derived values only); a failure is logged."""
+        self._enqueue(_Pending(list(statements), [], deferred=True))
+
+    def flush(self) -> None:
+        """Return once every write queued before the call has committed."""
+        with self._wake:
+            if not self._deferred:
+                return  # callers of write() have all been answered: nothing is outstanding
+        self.write([])
+
+    def _enqueue(self, pending: _Pending) -> None:
         with self._wake:
             if self._closed:
                 raise RuntimeError("the committer is closing")
             self._queue.append(pending)
+            self._deferred += pending.deferred
             if self._thread is None:  # started on first use: no thread for a read-only API
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="fraudrings-commit")
                 self._thread.start()
             self._wake.notify()
-        pending.done.wait()
-        if pending.error is not None:
-            raise pending.error
 
     @property
     def queued(self) -> int:
@@ -85,22 +124,28 @@ class GroupCommit:
                     self._wake.wait()
                 if not self._queue:
                     return
+                # only deferred writes: give the next waiting caller a moment to join them
+                until = time.monotonic() + self.defer_s
+                while (not self._closed and all(p.deferred for p in self._queue)
+                       and len(self._queue) < self.max_group
+                       and (left := until - time.monotonic()) > 0):
+                    self._wake.wait(left)
                 group = self._queue[: self.max_group]
                 del self._queue[: self.max_group]
             self._commit(group)
+            with self._wake:
+                self._deferred -= sum(p.deferred for p in group)
 
     def _commit(self, group: list[_Pending]) -> None:
         try:
-            self.store.write([s for pending in group for s in pending.statements])
-            self.groups += 1
+            self._transaction(group)
         except Exception as exc:
             if len(group) == 1:
                 group[0].error = exc
             else:  # the store rolled the group back: replay it one caller at a time
                 for pending in group:
                     try:
-                        self.store.write(pending.statements)
-                        self.groups += 1
+                        self._transaction([pending])
                     except Exception as own:
                         pending.error = own
         except BaseException as exc:  # interrupted: nobody may believe their write committed
@@ -109,4 +154,21 @@ class GroupCommit:
             raise
         finally:
             for pending in group:
+                if pending.deferred and pending.error is not None:
+                    log.error("a deferred write failed (%s); a sweep will recompute it",
+                              type(pending.error).__name__)
                 pending.done.set()
+
+    def _transaction(self, group: list[_Pending]) -> None:
+        statements = [s for pending in group for s in pending.statements]
+        if not statements:
+            return  # flush markers only
+        if self.links is None:
+            self.store.write(statements)
+        else:  # the index learns the inserted links before anyone is answered
+            with self.links.writing():
+                before = self.store.generation
+                self.store.write(statements)
+                self.links.committed(before, self.store.generation,
+                                     [row for pending in group for row in pending.rows])
+        self.groups += 1

@@ -30,10 +30,10 @@ evidence where the whole-book sweep cuts it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,9 @@ from fraudrings.graph import schema
 from fraudrings.graph.export import APPLICATION_COLUMNS, GraphExport, links_from_pairs
 from fraudrings.graph.rings import AssemblyParams
 from fraudrings.graph.store import GraphStore
+
+if TYPE_CHECKING:
+    from fraudrings.api.linkindex import LinkIndex
 
 _APP = schema.APPLICATION.label
 _KEY = schema.APPLICATION.key
@@ -216,12 +219,17 @@ def _compact_degrees(store: GraphStore, application_id: str) -> list[dict[str, A
 
 
 def fetch(store: GraphStore, application_id: str,
-          row: Mapping[str, Any] | None = None) -> Neighbourhood:
+          row: Mapping[str, Any] | None = None, links: LinkIndex | None = None) -> Neighbourhood:
     """The application, its neighbours within two shared non-hub identifiers, and their links.
 
     ``row``, the application as just stored (normalised), saves a query: when it shares no
-    identifier below the hub cut (most applications) it is its whole neighbourhood."""
-    own = identifiers(store, application_id)
+    identifier below the hub cut (most applications) it is its whole neighbourhood. ``links``:
+    the ring links in memory (:mod:`fraudrings.api.linkindex`), asked instead of the store
+    while they are current."""
+    lookup: Callable[..., dict[tuple[str, str], Identifier]] = (
+        links.identifiers if links is not None and links.current()
+        else functools.partial(identifiers, store))
+    own = lookup(application_id)
     known = {k: v for k, v in own.items() if v.members}
     if row is not None and not known:
         alone = {c: row.get(c) for c in APPLICATION_COLUMNS} | dict.fromkeys(STORED)
@@ -236,9 +244,8 @@ def fetch(store: GraphStore, application_id: str,
     skip = frozenset(known)
     anchors = hop1[:MAX_ANCHORS]
     # a server answers anchors in parallel; LadybugDB's lock would only serialise the threads
-    found_each = (_POOL.map(lambda app: identifiers(store, app, skip), anchors)
-                  if store.traits.round_trips else
-                  (identifiers(store, app, skip) for app in anchors))
+    found_each = (_POOL.map(lambda app: lookup(app, skip), anchors)
+                  if store.traits.round_trips else (lookup(app, skip) for app in anchors))
     for found in found_each:
         for key, ident in found.items():
             if ident.members and key not in known:

@@ -104,11 +104,13 @@ def list_rings(store: GraphStore, min_score: float, limit: int) -> list[dict[str
 
 
 def persist(store: GraphStore, ring: Ring,
-            then: Callable[[float], Sequence[Statement]] = lambda score: ()) -> tuple[str, float]:
+            then: Callable[[float], Sequence[Statement]] = lambda score: (),
+            write: Callable[[Sequence[Statement]], None] | None = None) -> tuple[str, float]:
     """Write ``ring`` (from a local assembly), absorbing the stored rings it overlaps, and the
     statements ``then(stored ring score)`` in the same transaction. Callers serialise calls
     (one lock per store): the read of the overlapping rings and the write must not interleave
-    with another request's. Returns the stored ring's id and score."""
+    with another request's. ``write`` commits (default ``store.write``). Returns the stored
+    ring's id and score."""
     current = store.query(CURRENT_RINGS, {"ids": list(ring.members)})
     old: dict[str, dict[str, Any]] = {}
     members = set(ring.members)
@@ -137,7 +139,7 @@ def persist(store: GraphStore, ring: Ring,
             statements += [(_JOIN, {**joined, "a": app}) for app in sorted(members)]
     statements += list(then(score))
     if statements:
-        store.write(statements)
+        (write or store.write)(statements)
     return ring_id, score
 
 

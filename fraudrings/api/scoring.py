@@ -17,14 +17,16 @@
 5. **Persist** the ring (absorbing stored rings it overlaps) and the application's score, under
    one lock per store, so that concurrent requests' read-then-write of rings do not interleave.
 
-Steps 2 and 5's score go through a group commit (:mod:`fraudrings.api.commits`): concurrent
-requests share transactions, each answered only once its own writes have committed.
+Steps 2 and 5 go through a group commit (:mod:`fraudrings.api.commits`): concurrent requests
+share transactions, each answered only once its application has committed. A score outside a
+ring is a deferred write (it rides with the next commit); the reads of this API flush first.
 
 Nothing is cached between requests: every answer is computed from what the store holds now.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
@@ -36,6 +38,7 @@ from fraudrings.api import ringstore
 from fraudrings.api.assembly import application_scores, assemble
 from fraudrings.api.commits import GroupCommit
 from fraudrings.api.gnn import GnnResult, GnnScorer
+from fraudrings.api.linkindex import LinkIndex
 from fraudrings.api.models import ApplicationIn
 from fraudrings.api.neighbourhood import RING_LINKS, Neighbourhood, fetch
 from fraudrings.api.validation import validate_application
@@ -77,14 +80,19 @@ class Assessor:
     """Everything the HTTP layer asks of the store, for one store."""
 
     def __init__(self, store: GraphStore, thresholds: Thresholds | None = None,
-                 gnn: GnnScorer | None = None, params: AssemblyParams | None = None) -> None:
+                 gnn: GnnScorer | None = None, params: AssemblyParams | None = None,
+                 link_index: bool = True) -> None:
         self.store = store
         self.thresholds = thresholds or Thresholds()
         self.gnn = gnn
         self.params = params or AssemblyParams()
         self._id_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         self._ring_lock = threading.Lock()
-        self.commits = GroupCommit(store)
+        # the store's only writer keeps its ring links in memory (see linkindex)
+        self.links = LinkIndex(store) if link_index and store.traits.sole_writer else None
+        if self.links is not None:
+            self.links.rebuild()
+        self.commits = GroupCommit(store, links=self.links)
 
     # -- POST /v1/applications ------------------------------------------------------------
     def submit(self, body: ApplicationIn) -> tuple[bool, dict[str, Any]]:
@@ -95,7 +103,8 @@ class Assessor:
             created = not self._stored(row)
             if created:
                 try:  # False: another writer (a second server on one Neo4j) stored it first
-                    created = insert_application(self.store, row, self.commits.write)
+                    created = insert_application(
+                        self.store, row, functools.partial(self.commits.write, inserted=[row]))
                 except Exception:  # ... with other content: a conflict, else a real failure
                     if not self._stored(row):
                         raise
@@ -114,19 +123,22 @@ class Assessor:
     def assess(self, row: dict[str, Any]) -> dict[str, Any]:
         app_id = row["application_id"]
         gnn = self.gnn.score(self.store, app_id) if self.gnn is not None else None
-        nb = fetch(self.store, app_id, row)
+        nb = fetch(self.store, app_id, row, self.links)
         ring, score = self._rings(nb, gnn)
         ring_out = None
         if ring is None:
             # no ring lock: a ring a concurrent request forms around this application may have
-            # raised its score meanwhile, and the statement keeps the higher one
-            self.commits.write([self._score_statement(app_id, score, gnn, keep_higher=True)])
+            # raised its score meanwhile, and the statement keeps the higher one. Deferred: the
+            # application is durable already, its score rides with the next commit
+            self.commits.write_later(
+                [self._score_statement(app_id, score, gnn, keep_higher=True)])
         else:
             with self._ring_lock:
                 # a member is at least as risky as its ring, grown or not
                 ring_id, ring_score = ringstore.persist(
                     self.store, ring,
-                    lambda stored: [self._score_statement(app_id, max(score, stored), gnn)])
+                    lambda stored: [self._score_statement(app_id, max(score, stored), gnn)],
+                    write=self.commits.write)
             score = max(score, ring_score)
             ring_out = ringstore.ring_view(self.store, ring_id)
         score = round(float(score), 4)
@@ -223,6 +235,7 @@ class Assessor:
 
     # -- reads ----------------------------------------------------------------------------
     def application(self, app_id: str) -> dict[str, Any] | None:
+        self.commits.flush()  # a score answered a moment ago is read back
         columns = ", ".join(f"a.{p} AS {p}" for p in _APP_PROPS)
         rows = self.store.query(f"MATCH (a:{_APP} {{{_KEY}: $id}}) RETURN {columns}",
                                 {"id": app_id})
@@ -254,9 +267,11 @@ class Assessor:
         }
 
     def ring(self, ring_id: str) -> dict[str, Any] | None:
+        self.commits.flush()
         return ringstore.ring_view(self.store, ring_id)
 
     def rings(self, min_score: float, limit: int) -> list[dict[str, Any]]:
+        self.commits.flush()
         return ringstore.list_rings(self.store, min_score, limit)
 
     def ready(self) -> bool:

@@ -227,7 +227,7 @@ def insert_application(store: GraphStore, row: Mapping[str, Any],
     props = {p.name: _plain(row.get(p.name)) for p in schema.APPLICATION.properties
              if p.name in row}
     params = {k: v for k, v in props.items() if v is not None}  # absent, not a typed null
-    links = _link_shape(row)
+    links = link_shape(row)
     if not store.traits.cheap_planning:
         # Neo4j plans every new text (~200 ms, a p99 of its own): one text for every row
         by_type = {link.type: [v for rel, _, v in links if rel == link.type]
@@ -257,7 +257,7 @@ ONE_TEXT_INSERT = f"CREATE (a:{schema.APPLICATION.label}) SET a = $props " + " "
     for link in schema.LINKS)
 
 
-def _link_shape(row: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:
+def link_shape(row: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:
     """(relationship type, label, value) of every link of ``row``, in schema order."""
     out = []
     for link in schema.LINKS:

@@ -50,6 +50,9 @@ class Traits:
     round_trips: bool = False
     #: A node may carry several labels (Neo4j's ``:RingMember`` marker for Browser).
     multiple_labels: bool = False
+    #: The process holding the store is its only writer (an embedded engine locks its file),
+    #: so what it has read stays true until it writes: the API may keep the links in memory.
+    sole_writer: bool = False
 
 
 class GraphStore(ABC):
@@ -57,6 +60,9 @@ class GraphStore(ABC):
 
     backend: str = ""
     traits: Traits = Traits()
+    #: Transactions this handle has committed (``write``, ``bulk_insert``, ``bulk_update``):
+    #: whoever keeps what it read can tell whether anyone wrote since.
+    generation: int = 0
 
     # -- the seam: every backend implements exactly these -------------------------------------
     @abstractmethod

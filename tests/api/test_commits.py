@@ -4,6 +4,7 @@ once its own statements have committed, and one caller's failure is not another'
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -80,3 +81,31 @@ def test_close_commits_what_is_queued_and_a_later_write_starts_again(store: Grap
     commits.write([create("C-2")])  # served again after a shutdown
     commits.close()
     assert stored(store) == {"C-1", "C-2"}
+
+
+def test_a_deferred_write_rides_with_the_next_waiting_caller(store: GraphStore) -> None:
+    commits = GroupCommit(store, defer_s=60)  # held until company comes, however slow the test
+    commits.write_later([create("D-1")])
+    commits.write([create("D-2")])
+    assert stored(store) == {"D-1", "D-2"} and commits.groups == 1  # one transaction for both
+    commits.close()
+
+
+def test_flush_and_close_commit_deferred_writes(store: GraphStore) -> None:
+    commits = GroupCommit(store, defer_s=60)
+    commits.write_later([create("E-1")])
+    commits.flush()  # a read that must see it
+    assert stored(store) == {"E-1"}
+    commits.write_later([create("E-2")])
+    commits.close()  # shutting down commits what was queued
+    assert stored(store) == {"E-1", "E-2"}
+
+
+def test_a_deferred_write_alone_is_committed_soon(store: GraphStore) -> None:
+    commits = GroupCommit(store, defer_s=0.05)
+    commits.write_later([create("S-1")])
+    deadline = time.monotonic() + 30
+    while "S-1" not in stored(store):
+        assert time.monotonic() < deadline, "a lone deferred write was never committed"
+        time.sleep(0.02)
+    commits.close()

@@ -16,7 +16,13 @@ import pandas as pd
 import pyarrow as pa
 
 from fraudrings.graph import schema
-from fraudrings.graph.store import GraphStore, Statement, StoreError, default_ladybug_path
+from fraudrings.graph.store import (
+    GraphStore,
+    Statement,
+    StoreError,
+    Traits,
+    default_ladybug_path,
+)
 
 _ARROW = {"STRING": pa.string(), "INT64": pa.int64(), "DOUBLE": pa.float64(),
           "STRING[]": pa.list_(pa.string())}
@@ -40,6 +46,7 @@ def ddl() -> list[str]:
 
 class LadybugStore(GraphStore):
     backend = "ladybug"
+    traits = Traits(sole_writer=True)
 
     def __init__(self, path: str | Path | None = None, read_only: bool = False) -> None:
         import ladybug  # lazily: only this backend needs it
@@ -113,6 +120,7 @@ class LadybugStore(GraphStore):
                 self._rollback()
                 raise
             self._conn.execute("COMMIT")
+            self.generation += 1
 
     def _rollback(self) -> None:
         # LadybugDB has already rolled back when a statement inside the transaction failed
@@ -141,6 +149,7 @@ class LadybugStore(GraphStore):
                 self._rollback()
                 raise
             self._conn.execute("COMMIT")
+            self.generation += 1
 
     def bulk_update(self, label: str, frame: pd.DataFrame, chunk: int = 0) -> None:
         """LadybugDB scans an Arrow table in one statement (``LOAD FROM``): a hash join instead
@@ -164,6 +173,7 @@ class LadybugStore(GraphStore):
                 self._rollback()
                 raise
             self._conn.execute("COMMIT")
+            self.generation += 1
 
     def close(self) -> None:
         with self._lock:

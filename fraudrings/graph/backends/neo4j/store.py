@@ -103,6 +103,7 @@ class Neo4jStore(GraphStore):
 
         with self._driver.session(database=self.database) as session:
             session.execute_write(work)
+        self.generation += 1
 
     def bulk_insert(
         self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame]
