@@ -82,7 +82,7 @@ def create_app(
     link_index: bool = True,
 ) -> FastAPI:
     """The API over ``store`` (the caller opens and closes it). ``link_index``: keep the ring
-    links in memory where the store allows it (:mod:`fraudrings.api.linkindex`)."""
+    links in memory where the store allows it (:mod:`fraudrings.graph.linkindex`)."""
     assessor = Assessor(store, thresholds, gnn, params, link_index)
 
     @asynccontextmanager

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from fraudrings.graph.store import GraphStore, Statement
 
 if TYPE_CHECKING:
-    from fraudrings.api.linkindex import LinkIndex
+    from fraudrings.graph.linkindex import LinkIndex
 
 log = logging.getLogger("fraudrings.api")
 #: Callers per transaction at most: a bound on what one failure makes the group replay.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fraudrings.graph.linkindex import LinkIndex
 from fraudrings.graph.store import GraphStore
 
 log = logging.getLogger("fraudrings.api")
@@ -71,13 +72,14 @@ class GnnScorer:
     def available(self) -> bool:
         return self._load() is not None
 
-    def score(self, store: GraphStore, application_id: str) -> GnnResult | None:
+    def score(self, store: GraphStore, application_id: str,
+              links: LinkIndex | None = None) -> GnnResult | None:
         checkpoint = self._load()
         if checkpoint is None or self._modules is None:
             return None
         _, gnn_score = self._modules
         try:
-            result = gnn_score.score_application(store, application_id, checkpoint)
+            result = gnn_score.score_application(store, application_id, checkpoint, links)
         except Exception:  # a scoring failure degrades to "no GNN", never to a 500
             log.exception("GNN scoring failed; answering without it")
             return None

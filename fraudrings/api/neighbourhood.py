@@ -44,7 +44,7 @@ from fraudrings.graph.rings import AssemblyParams
 from fraudrings.graph.store import GraphStore
 
 if TYPE_CHECKING:
-    from fraudrings.api.linkindex import LinkIndex
+    from fraudrings.graph.linkindex import LinkIndex
 
 _APP = schema.APPLICATION.label
 _KEY = schema.APPLICATION.key
@@ -193,6 +193,30 @@ def identifiers(store: GraphStore, application_id: str,
     return found
 
 
+_RING_TARGET = {link.type: link.target for link in RING_LINKS}
+_INTO_LABEL = {label: tuple(link.type for link in RING_LINKS if link.target == label)
+               for label in LABELS}
+
+
+def indexed_identifiers(links: LinkIndex, application_id: str,
+                        skip: Iterable[tuple[str, str]] = ()) -> dict[tuple[str, str], Identifier]:
+    """What :func:`identifiers` asks the store, from the links in memory."""
+    skip = set(skip)
+    found: dict[tuple[str, str], Identifier] = {}
+    with links.reading():  # one state for the whole answer
+        for rel, value in links.links_of(application_id):
+            label = _RING_TARGET.get(rel)
+            if label is None or (label, value) in found:
+                continue  # not followed; or a phone that is its own and a contact: once
+            ident = found[(label, value)] = Identifier(label, value)
+            degrees = {into: links.degree(into, value) for into in _INTO_LABEL[label]}
+            ident.degree = sum(degrees.values())
+            if 2 <= ident.degree <= HUB_CAP and (label, value) not in skip:
+                ident.members = {into: set(links.users(into, value))
+                                 for into, n in degrees.items() if n}
+    return found
+
+
 #: The compact texts, for an engine that plans slowly (``Traits.cheap_planning`` false: Neo4j):
 #: one pattern over every ring relationship, and hub degrees from its degree store (``COUNT``
 #: subqueries), so each plans in milliseconds — the per-relationship unions cost Neo4j ~0.5 s
@@ -224,10 +248,10 @@ def fetch(store: GraphStore, application_id: str,
 
     ``row``, the application as just stored (normalised), saves a query: when it shares no
     identifier below the hub cut (most applications) it is its whole neighbourhood. ``links``:
-    the ring links in memory (:mod:`fraudrings.api.linkindex`), asked instead of the store
+    the links in memory (:mod:`fraudrings.graph.linkindex`), asked instead of the store
     while they are current."""
     lookup: Callable[..., dict[tuple[str, str], Identifier]] = (
-        links.identifiers if links is not None and links.current()
+        functools.partial(indexed_identifiers, links) if links is not None and links.current()
         else functools.partial(identifiers, store))
     own = lookup(application_id)
     known = {k: v for k, v in own.items() if v.members}

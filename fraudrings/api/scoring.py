@@ -38,11 +38,11 @@ from fraudrings.api import ringstore
 from fraudrings.api.assembly import application_scores, assemble
 from fraudrings.api.commits import GroupCommit
 from fraudrings.api.gnn import GnnResult, GnnScorer
-from fraudrings.api.linkindex import LinkIndex
 from fraudrings.api.models import ApplicationIn
 from fraudrings.api.neighbourhood import RING_LINKS, Neighbourhood, fetch
 from fraudrings.api.validation import validate_application
 from fraudrings.graph import schema
+from fraudrings.graph.linkindex import LinkIndex
 from fraudrings.graph.load import insert_application
 from fraudrings.graph.rings import AssemblyParams, Ring
 from fraudrings.graph.store import GraphStore
@@ -122,7 +122,7 @@ class Assessor:
 
     def assess(self, row: dict[str, Any]) -> dict[str, Any]:
         app_id = row["application_id"]
-        gnn = self.gnn.score(self.store, app_id) if self.gnn is not None else None
+        gnn = self.gnn.score(self.store, app_id, self.links) if self.gnn is not None else None
         nb = fetch(self.store, app_id, row, self.links)
         ring, score = self._rings(nb, gnn)
         ring_out = None

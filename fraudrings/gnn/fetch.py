@@ -17,6 +17,8 @@ export gives this application.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pandas as pd
 
 from fraudrings.gnn.features import FeatureConfig
@@ -24,6 +26,9 @@ from fraudrings.gnn.relations import APP, links_into
 from fraudrings.graph import schema
 from fraudrings.graph.export import APPLICATION_COLUMNS, GraphExport, links_from_pairs
 from fraudrings.graph.store import GraphStore
+
+if TYPE_CHECKING:
+    from fraudrings.graph.linkindex import LinkIndex
 
 _MERCHANT = schema.link("AT_MERCHANT")
 _APP_KEY = schema.APPLICATION.key
@@ -87,19 +92,61 @@ def expansion_query(branches: list[tuple[str, str]]) -> str:
 
 _LABEL_OF = {link.type: link.target for link in schema.LINKS}
 _COLUMNS = [*APPLICATION_COLUMNS, "merchant"]
+_PROPERTIES = (f"UNWIND $ids AS i MATCH (j:{APP} {{{_APP_KEY}: i}}) RETURN {_RETURNS}")
 
 
-def fetch_neighbourhood(store: GraphStore, application_id: str,
-                        config: FeatureConfig) -> tuple[GraphExport, dict[str, dict[str, int]]]:
+def _indexed_identifiers(links: LinkIndex, application_id: str) -> list[dict[str, Any]]:
+    """:func:`identifiers_query`'s rows, from the links in memory."""
+    with links.reading():
+        return [{"via": via, "rel": other.type, "value": value, "degree": degree}
+                for via, value in links.links_of(application_id)
+                for other in links_into(_LABEL_OF[via])
+                if (degree := links.degree(other.type, value)) > 0]
+
+
+def _indexed_expansion(store: GraphStore, links: LinkIndex,
+                       params: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """:func:`expansion_query`'s rows: members from memory, their properties from the store
+    (by primary key: fast on both engines)."""
+    with links.reading():
+        members = [(rel, value, app) for name, values in params.items()
+                   for rel in [name.split("__")[1]] for value in values
+                   for app in links.users(rel, value)]
+    props = {r[_APP_KEY]: r for r in _indexed_rows(store, links, sorted({m[2] for m in members}))}
+    return [{"rel": rel, "value": value, **props[app]} for rel, value, app in members
+            if app in props]
+
+
+def _indexed_rows(store: GraphStore, links: LinkIndex, ids: list[str]) -> list[dict[str, Any]]:
+    """Applications' properties with their merchant (the smallest, as the export keeps)."""
+    if not ids:
+        return []
+    rows = store.query(_PROPERTIES, {"ids": ids})
+    for row in rows:
+        merchants = [v for rel, v in links.links_of(row[_APP_KEY]) if rel == _MERCHANT.type]
+        row["merchant"] = min(merchants) if merchants else None
+    return rows
+
+
+def fetch_neighbourhood(store: GraphStore, application_id: str, config: FeatureConfig,
+                        links: LinkIndex | None = None
+                        ) -> tuple[GraphExport, dict[str, dict[str, int]]]:
     """The application (row 0) and the applications of its shared non-hub identifiers, with
-    their links, and the store's degrees of the application's identifiers.
+    their links, and the store's degrees of the application's identifiers. ``links``: the
+    links in memory (:mod:`fraudrings.graph.linkindex`), asked instead of the store while they
+    are current; the same rows either way (``tests/gnn/test_gnn_fetch.py``).
 
     Plain Python over the rows: a neighbourhood is small and this runs per API request.
     """
-    target = store.query(target_query(), {"id": application_id})
+    indexed = links is not None and links.current()
+    if indexed:
+        target = _indexed_rows(store, links, [application_id])
+    else:
+        target = store.query(target_query(), {"id": application_id})
     if not target:
         raise UnknownApplication(f"no application {application_id!r} in the store")
-    found = store.query(identifiers_query(), {"id": application_id})
+    found = (_indexed_identifiers(links, application_id) if indexed
+             else store.query(identifiers_query(), {"id": application_id}))
     degrees: dict[str, dict[str, int]] = {}
     own: dict[str, set[str]] = {}
     total: dict[tuple[str, str], int] = {}
@@ -120,8 +167,11 @@ def fetch_neighbourhood(store: GraphStore, application_id: str,
         if 0 < degree <= config.hub_degree and total[(_LABEL_OF[rel], value)] >= 2:
             params.setdefault(f"{via}__{rel}", []).append(value)
     branches = [tuple(name.split("__")) for name in sorted(params)]
-    rows = (store.query(expansion_query(branches), {"id": application_id, **params})
-            if params else [])
+    if indexed:
+        rows = _indexed_expansion(store, links, params)
+    else:
+        rows = (store.query(expansion_query(branches), {"id": application_id, **params})
+                if params else [])
 
     apps: dict[str, dict] = {}
     for row in [*target, *rows]:  # one merchant per application: the smallest, as the export

@@ -24,6 +24,7 @@ from fraudrings.gnn.fetch import fetch_neighbourhood
 from fraudrings.gnn.relations import APP
 from fraudrings.graph import schema
 from fraudrings.graph.export import GraphExport, export_graph
+from fraudrings.graph.linkindex import LinkIndex
 from fraudrings.graph.store import GraphStore
 
 CheckpointLike = Checkpoint | str | Path | None
@@ -79,11 +80,14 @@ class ApplicationScore:
 
 
 def score_application(store: GraphStore, application_id: str,
-                      checkpoint: CheckpointLike = None) -> ApplicationScore:
-    """Score one application (typically just inserted) from its neighbourhood in the store."""
+                      checkpoint: CheckpointLike = None,
+                      links: LinkIndex | None = None) -> ApplicationScore:
+    """Score one application (typically just inserted) from its neighbourhood in the store
+    (``links``: its links in memory, see :func:`fetch_neighbourhood`)."""
     checkpoint = _checkpoint(checkpoint)
     started = time.perf_counter()
-    export, degrees = fetch_neighbourhood(store, application_id, checkpoint.feature_config)
+    export, degrees = fetch_neighbourhood(store, application_id, checkpoint.feature_config,
+                                          links)
     fetched = time.perf_counter()
     targets = np.zeros(export.n, dtype=bool)
     targets[0] = True  # fetch_neighbourhood puts the application first

@@ -9,10 +9,11 @@ import pytest
 
 from fraudrings.gnn.checkpoint import Checkpoint
 from fraudrings.gnn.features import FeatureConfig
-from fraudrings.gnn.fetch import UnknownApplication, expansion_query
+from fraudrings.gnn.fetch import UnknownApplication, expansion_query, fetch_neighbourhood
 from fraudrings.gnn.score import score_application, score_book, write_scores
 from fraudrings.gnn.train import TrainConfig, train_gnn
 from fraudrings.graph.export import GraphExport, export_graph
+from fraudrings.graph.linkindex import LinkIndex
 from fraudrings.graph.load import insert_application, load_batch
 from fraudrings.graph.store import GraphStore
 from fraudrings.loaders.contract import Batch, validate
@@ -105,3 +106,51 @@ def test_merchants_of_the_neighbours_are_joined_after_the_expansion() -> None:
     for branch in branches:
         expand, merchant = branch.split("OPTIONAL MATCH")
         assert expand.rstrip().endswith("WITH k, j")
+
+
+def _same(a: tuple[GraphExport, dict], b: tuple[GraphExport, dict]) -> None:
+    """The same neighbourhood: the application first, then the same rows and links in any
+    order (a store returns rows in no fixed order; the model's mean does not care)."""
+    def content(export: GraphExport) -> tuple:
+        apps = export.applications.astype(object).where(export.applications.notna(), None)
+        ids = apps["application_id"].tolist()
+        rows = sorted(map(tuple, apps.itertuples(index=False)))
+        links = {rel: sorted((ids[a], v) for a, v in zip(f["app"], f["value"]))
+                 for rel, f in export.links.items()}
+        return ids[0], rows, links
+
+    (export_a, degrees_a), (export_b, degrees_b) = a, b
+    assert content(export_a) == content(export_b)
+    assert degrees_a == degrees_b
+
+
+def test_the_links_in_memory_give_the_same_neighbourhood(portfolio_store: GraphStore,
+                                                         book_model: Checkpoint,
+                                                         portfolio: Portfolio) -> None:
+    links = LinkIndex(portfolio_store)
+    links.rebuild()
+    book = score_book(portfolio_store, book_model)
+    fraud = portfolio.labels.loc[portfolio.labels["true_fraud"] == 1, "application_id"]
+    config = book_model.feature_config
+    expanded = 0
+    for application_id in [*book.index[::97], *fraud.iloc[:15]]:
+        from_memory = fetch_neighbourhood(portfolio_store, application_id, config, links)
+        _same(from_memory, fetch_neighbourhood(portfolio_store, application_id, config))
+        expanded += from_memory[0].n > 1
+        one = score_application(portfolio_store, application_id, book_model, links)
+        assert one.score == pytest.approx(book[application_id], abs=TOLERANCE)
+    assert expanded >= 10  # neighbours were fetched, not only the application itself
+    with pytest.raises(UnknownApplication):
+        fetch_neighbourhood(portfolio_store, "nope", config, links)
+
+
+def test_the_links_in_memory_on_hubs_and_capped_identifiers(tiny_store: GraphStore,
+                                                            tiny_model: Checkpoint) -> None:
+    links = LinkIndex(tiny_store)
+    links.rebuild()
+    book = score_book(tiny_store, tiny_model)
+    for application_id, batch in book.items():
+        _same(fetch_neighbourhood(tiny_store, application_id, tiny_model.feature_config, links),
+              fetch_neighbourhood(tiny_store, application_id, tiny_model.feature_config))
+        one = score_application(tiny_store, application_id, tiny_model, links)
+        assert one.score == pytest.approx(batch, abs=TOLERANCE), application_id
