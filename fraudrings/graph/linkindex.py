@@ -82,6 +82,7 @@ class LinkIndex:
 
     def _rebuild(self) -> None:
         started = time.perf_counter()
+        log.info("link index: reading every link of %s", self.store.describe())
         generation = self.store.generation
         frames = {link.type: self.store.query_frame(
             f"MATCH (a:{_APP})-[:{link.type}]->(m:{link.target}) "
