@@ -1,8 +1,10 @@
 """LadybugDB, the embedded default store: a local database file, no server.
 
 Bulk loads go through ``COPY FROM`` Arrow tables inside one transaction (row-by-row ``MERGE`` of
-relationships is orders of magnitude slower). LadybugDB is single-writer and its connection is
-not thread-safe, so every call holds one lock; the HTTP API relies on that.
+relationships is orders of magnitude slower). LadybugDB has one writer and a connection runs
+one query at a time: writes go through one connection under one lock, and reads through a
+connection per thread, so that they run beside a write transaction (they see what was last
+committed) instead of queueing behind its log sync — the HTTP API's threads rely on both.
 """
 
 from __future__ import annotations
@@ -59,10 +61,13 @@ class LadybugStore(GraphStore):
             raise StoreError(f"cannot open LadybugDB at {self.path}: no folder {self.path.parent}")
         try:
             self._db = ladybug.Database(str(self.path), read_only=read_only)
-            self._conn = ladybug.Connection(self._db)
+            self._conn = ladybug.Connection(self._db)  # the writer's
         except RuntimeError as exc:
             raise StoreError(f"cannot open LadybugDB at {self.path}: {exc}") from None
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the writer's connection, and opening readers
+        self._local = threading.local()  # each thread's reading connection
+        self._readers: list[Any] = []
+        self._small = False
 
     def describe(self) -> str:
         return f"ladybug:{self.path}"
@@ -90,25 +95,43 @@ class LadybugStore(GraphStore):
         # a lookup touches a few hundred rows: handing it to worker threads costs more than
         # it saves, and leaves the API's other threads one core fewer
         with self._lock:
-            self._conn.set_max_threads_for_exec(1)
+            self._small = True
+            for conn in [self._conn, *self._readers]:
+                conn.set_max_threads_for_exec(1)
 
     def _execute(self, cypher: str, params: Mapping[str, Any] | None) -> Any:
         return self._conn.execute(cypher, dict(params or {}))
 
+    def _reader(self) -> Any:
+        """This thread's reading connection (opened on first use)."""
+        if self._conn is None:
+            raise StoreError(f"LadybugDB at {self.path} is closed")
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            import ladybug
+
+            with self._lock:
+                if self._conn is None:
+                    raise StoreError(f"LadybugDB at {self.path} is closed")
+                conn = ladybug.Connection(self._db)
+                if self._small:
+                    conn.set_max_threads_for_exec(1)
+                self._readers.append(conn)
+            self._local.conn = conn
+        return conn
+
     def query(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict]:
-        with self._lock:
-            result = self._execute(cypher, params)
-            names = result.get_column_names()
-            rows = [dict(zip(names, row)) for row in result.get_all()]
-            result.close()
-            return rows
+        result = self._reader().execute(cypher, dict(params or {}))
+        names = result.get_column_names()
+        rows = [dict(zip(names, row)) for row in result.get_all()]
+        result.close()
+        return rows
 
     def query_frame(self, cypher: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        with self._lock:
-            result = self._execute(cypher, params)
-            frame = result.get_as_arrow().to_pandas()
-            result.close()
-            return frame
+        result = self._reader().execute(cypher, dict(params or {}))
+        frame = result.get_as_arrow().to_pandas()
+        result.close()
+        return frame
 
     def write(self, statements: Sequence[Statement]) -> None:
         with self._lock:
@@ -178,6 +201,9 @@ class LadybugStore(GraphStore):
     def close(self) -> None:
         with self._lock:
             if getattr(self, "_conn", None) is not None:
+                for conn in self._readers:
+                    conn.close()
+                self._readers.clear()
                 self._conn.close()
                 self._db.close()
                 self._conn = None
