@@ -130,3 +130,76 @@ def test_a_failing_transaction_leaves_nothing_behind(store: GraphStore) -> None:
             ("THIS IS NOT CYPHER", {}),
         ])
     assert store.count("Application") == 0
+
+
+def test_a_later_file_links_new_applications_to_stored_identifiers(
+    store: GraphStore, expected_counts: dict[str, int]
+) -> None:
+    frame = portfolio()
+    first = load_batch(store, validate(frame.head(25)))
+    second = load_batch(store, validate(frame))
+    assert (first.loaded, second.loaded, second.unchanged) == (25, 15, 25)
+    assert counts(store) == expected_counts
+
+
+@pytest.fixture
+def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neo4j bulk inserts in batches of 7 applications: 40 rows make 6 transactions, and
+    identifier nodes are first used by later batches."""
+    from fraudrings.graph.backends.neo4j import store as neo4j_store_module
+
+    monkeypatch.setattr(neo4j_store_module, "BATCH_ROWS", 7)
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_neo4j_batches_give_the_same_graph_and_reload_unchanged(
+    neo4j_store: GraphStore, expected_counts: dict[str, int]
+) -> None:
+    generation = neo4j_store.generation
+    report = load_batch(neo4j_store, validate(portfolio()))
+    assert report.loaded == 40 and neo4j_store.generation - generation >= 6
+    assert counts(neo4j_store) == expected_counts
+    again = load_batch(neo4j_store, validate(portfolio()))
+    assert (again.loaded, again.unchanged) == (0, 40)
+    assert counts(neo4j_store) == expected_counts
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_neo4j_load_failing_part_way_leaves_whole_batches_only(
+    neo4j_store: GraphStore, expected_counts: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The third batch fails after its identifier nodes and applications were created in its
+    transaction: none of that batch stays, the two before stay whole (every application with
+    all its links, no identifier node without a link), and loading again completes the graph."""
+    from fraudrings.graph.backends.neo4j import store as neo4j_store_module
+
+    real_run = neo4j_store_module._run
+    seen = {"links": 0}
+
+    def failing_run(tx, cypher, params):  # noqa: ANN001, ANN202
+        if "CREATE (a)-[" in cypher:
+            seen["links"] += 1
+            if seen["links"] == 3:
+                raise RuntimeError("connection lost")
+        return real_run(tx, cypher, params)
+
+    monkeypatch.setattr(neo4j_store_module, "_run", failing_run)
+    with pytest.raises(RuntimeError, match="connection lost"):
+        load_batch(neo4j_store, validate(portfolio()))
+    monkeypatch.setattr(neo4j_store_module, "_run", real_run)
+
+    stored = sorted(r["id"] for r in neo4j_store.query(
+        "MATCH (a:Application) RETURN a.application_id AS id"))
+    assert stored == [f"A{i:03d}" for i in range(14)]
+    want = validate(portfolio().head(14)).rows
+    from fraudrings.graph.load import link_frames
+
+    for rel, frame in link_frames(want).items():
+        assert neo4j_store.count_rels(rel) == len(frame), rel
+    orphans = neo4j_store.query(
+        "MATCH (n) WHERE NOT n:Application AND NOT (n)--() RETURN count(n) AS n")
+    assert orphans == [{"n": 0}]
+
+    report = load_batch(neo4j_store, validate(portfolio()))
+    assert (report.loaded, report.unchanged) == (26, 14)
+    assert counts(neo4j_store) == expected_counts

@@ -47,9 +47,12 @@ HOST = "127.0.0.1"  # loopback only: auth is on, but this is a developer/test se
 USER = "neo4j"
 DEFAULT_BOLT_PORT = 7687
 DEFAULT_HTTP_PORT = 7474
-DEFAULT_HEAP_INITIAL = "512m"
-DEFAULT_HEAP_MAX = "2g"
-DEFAULT_PAGECACHE = "1g"
+# Sized for a 1M-application book (about 1.5 GB of store and indexes): the page cache holds
+# all of it. Loading 1M applications with a 2 GB heap spent 58 s in GC pauses (15% of the
+# server's time); the heap starts at its full size so that it never resizes.
+DEFAULT_HEAP_INITIAL = "4g"
+DEFAULT_HEAP_MAX = "4g"
+DEFAULT_PAGECACHE = "2g"
 POM = Path(__file__).with_name("pom.xml")
 BOOTLOADER = "org.neo4j.server.startup.Neo4jCommand"
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"

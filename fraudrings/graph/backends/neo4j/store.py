@@ -13,12 +13,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fraudrings.graph import schema
 from fraudrings.graph.store import GraphStore, Statement, StoreError, Traits
 
-#: Rows per UNWIND statement: large enough to amortise round trips, small enough for the heap.
-BATCH_ROWS = 20_000
+#: Applications per bulk-insert transaction (with their links, ~11 per application, and the
+#: identifier nodes they bring). Measured at 100k applications on 2 cores: 20,000 spent a third
+#: of the server's time in young-generation GC (a big transaction's state survives collections
+#: and is copied), 2,500 almost none; below ~1,000 the per-commit cost grows again.
+BATCH_ROWS = 2_500
+#: Rows per statement where no application carries them (nodes alone, links by key, lookups).
+NODE_BATCH_ROWS = 10_000
 
 
 def constraints() -> list[str]:
@@ -108,41 +115,66 @@ class Neo4jStore(GraphStore):
     def bulk_insert(
         self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame]
     ) -> None:
-        """Applications in batches; each batch carries its identifier nodes and relationships
-        in the same transaction, so an interrupted load leaves whole applications only."""
-        apps = nodes.get("Application", pd.DataFrame())
-        other = {label: frame for label, frame in nodes.items() if label != "Application"}
-        # Identifier nodes first, in their own batches. The caller guarantees they are new
-        # (CREATE takes no lookup lock, unlike MERGE); the uniqueness constraint still refuses
-        # a duplicate if a concurrent writer got there first.
-        for label, frame in other.items():
+        """New applications in batches of ``BATCH_ROWS``, one transaction each: a batch commits
+        its applications, the identifier nodes they are the first to use and all their links
+        together, or nothing of it. A load that fails part-way (server gone, a concurrent
+        writer took an identifier's key) therefore leaves whole batches only, never an
+        application without its links nor an identifier node without a link; loading the same
+        file again finishes the job (the diff skips what is stored).
+
+        Relationships are created between node ids (``NodeByIdSeek``) that the ``CREATE``
+        statements return, not by key: a key lookup costs a fresh index reader and a lock.
+        Parameters are columns (one list per property), not a map per row. ``id()`` is
+        deprecated in Neo4j 5 (these sessions turn the notifications off); the ids never leave
+        the load, and a batch whose created nodes or links differ in number from what it sent
+        raises inside its transaction, which rolls it back (a node deleted meanwhile cannot
+        silently cost a link). One writer: measured with two concurrent batch writers on 2
+        busy cores, lock waits on shared identifier nodes made the load slower, not faster.
+        """
+        apps = nodes.get(schema.APPLICATION.label)
+        if apps is None or apps.empty:
+            self._bulk_insert_by_key(nodes, rels)
+            return
+        plan = _BulkPlan(self, apps, {k: v for k, v in nodes.items() if k != "Application"},
+                         rels)
+        for batch in range(plan.batches):
+            with self._driver.session(database=self.database,
+                                      notifications_min_severity="OFF") as session:
+                session.execute_write(plan.write_batch, batch)
+            self.generation += 1
+        if plan.leftover:  # links from applications stored before (none from a load)
+            self._bulk_insert_by_key({}, plan.leftover)
+
+    def _bulk_insert_by_key(
+        self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame]
+    ) -> None:
+        """Nodes without applications, and relationships between stored nodes, by key."""
+        for label, frame in nodes.items():
             kind = schema.node_kind(label)
-            for start in range(0, len(frame), BATCH_ROWS):
-                chunk = _records(frame.iloc[start : start + BATCH_ROWS])
+            for start in range(0, len(frame), NODE_BATCH_ROWS):
+                chunk = _records(frame.iloc[start : start + NODE_BATCH_ROWS])
                 self.write([(f"UNWIND $rows AS r CREATE (n:{kind.label}) SET n = r",
                              {"rows": chunk})])
-        if apps.empty:
-            # relationships between existing nodes only (e.g. ring write-back)
-            self._write_rels(rels, None)
-            return
-        # New applications carry their links in the same row: each relationship then costs
-        # one index seek (the identifier) instead of two, and a batch is one statement.
-        by_app = {rel: _lists_by_key(frame) for rel, frame in rels.items()}
-        calls = " ".join(
-            f"CALL (a, r) {{ UNWIND r.{rel} AS v MATCH (n:{target} {{{key}: v}}) "
-            f"CREATE (a)-[:{rel}]->(n) }}"
-            for rel, (target, key) in ((rel, _target(rel)) for rel in rels)
-        )
-        statement = f"UNWIND $rows AS r CREATE (a:Application) SET a = r.props WITH a, r {calls}"
-        records = _records(apps)
-        for start in range(0, len(records), BATCH_ROWS):
-            chunk = records[start : start + BATCH_ROWS]
-            rows = [
-                {"props": props, **{rel: lists.get(props["application_id"], [])
-                                    for rel, lists in by_app.items()}}
-                for props in chunk
-            ]
-            self.write([(statement, {"rows": rows})])
+        statements = self._rel_statements(rels, None)
+        if statements:
+            self.write(statements)
+
+    def _node_ids(self, label: str, keys: pa.Array) -> np.ndarray:
+        """Ids of stored ``label`` nodes, in the order of ``keys``; raises if one is missing."""
+        kind = schema.node_kind(label)
+        text = (f"UNWIND range(0, size($k) - 1) AS i MATCH (n:{kind.label} "
+                f"{{{kind.key}: $k[i]}}) RETURN collect(i) AS i, collect(id(n)) AS ids")
+        out = np.full(len(keys), -1, dtype=np.int64)
+        with self._driver.session(database=self.database,
+                                  notifications_min_severity="OFF") as session:
+            for start in range(0, len(keys), NODE_BATCH_ROWS):
+                params = {"k": keys.slice(start, NODE_BATCH_ROWS).to_pylist()}
+                record = session.execute_read(lambda tx, p=params: tx.run(text, p).single())
+                out[start + np.asarray(record["i"], dtype=np.int64)] = record["ids"]
+        if (out < 0).any():
+            raise StoreError(f"bulk insert: links to {label} nodes that are neither new nor "
+                             "stored")
+        return out
 
     def _rel_statements(
         self, rels: Mapping[str, pd.DataFrame], batch_ids: set[str] | None
@@ -151,19 +183,14 @@ class Neo4jStore(GraphStore):
         for rel_type, frame in rels.items():
             target, key = _target(rel_type)
             part = frame if batch_ids is None else frame[frame["from"].isin(batch_ids)]
-            for start in range(0, len(part), BATCH_ROWS):
-                pairs = part.iloc[start : start + BATCH_ROWS]
+            for start in range(0, len(part), NODE_BATCH_ROWS):
+                pairs = part.iloc[start : start + NODE_BATCH_ROWS]
                 statements.append((
                     f"UNWIND $pairs AS p MATCH (a:Application {{application_id: p[0]}}) "
                     f"MATCH (n:{target} {{{key}: p[1]}}) CREATE (a)-[:{rel_type}]->(n)",
                     {"pairs": pairs[["from", "to"]].values.tolist()},
                 ))
         return statements
-
-    def _write_rels(self, rels: Mapping[str, pd.DataFrame], batch_ids: set[str] | None) -> None:
-        statements = self._rel_statements(rels, batch_ids)
-        if statements:
-            self.write(statements)
 
     def clear(self) -> None:
         """Delete everything in batches of 10k (one huge transaction would need the heap of
@@ -177,6 +204,158 @@ class Neo4jStore(GraphStore):
 
     def close(self) -> None:
         self._driver.close()
+
+
+class _BulkPlan:
+    """What each transaction of a bulk insert sends, worked out once with Arrow and numpy
+    kernels (no Python loop per row): the batch that first uses each new identifier node,
+    every link as (application position, identifier code) sorted by application, and the
+    node ids of identifiers stored before (looked up by key, once)."""
+
+    def __init__(
+        self,
+        store: Neo4jStore,
+        apps: pd.DataFrame,
+        identifiers: Mapping[str, pd.DataFrame],
+        rels: Mapping[str, pd.DataFrame],
+    ) -> None:
+        self.size = len(apps)
+        self.batches = -(-self.size // BATCH_ROWS)
+        self.app_columns = [(schema.check_name(c), _arrow(apps[c])) for c in apps.columns]
+        app_keys = _arrow(apps[schema.APPLICATION.key]).cast(pa.string())
+        targets = {rel: _target(rel)[0] for rel in rels}
+        labels = sorted(set(identifiers) | set(targets.values()))
+        for label in labels:
+            schema.node_kind(label)  # a label outside the schema never reaches the text
+
+        self.leftover: dict[str, pd.DataFrame] = {}
+        links: dict[str, tuple[np.ndarray, pa.Array]] = {}  # rel -> (app position, target)
+        for rel, frame in rels.items():
+            position = pc.index_in(_arrow(frame["from"]).cast(pa.string()), value_set=app_keys)
+            stored_app = pc.is_null(position).to_numpy(zero_copy_only=False)
+            if stored_app.any():
+                self.leftover[rel] = frame[stored_app]
+            keep = ~stored_app
+            to = _arrow(frame["to"]).cast(pa.string()).filter(pa.array(keep))
+            links[rel] = (position.filter(pa.array(keep)).to_numpy().astype(np.int64), to)
+
+        # Per label, one code per distinct key over the new nodes and the link targets.
+        self.labels: list[tuple[str, list[tuple[str, pa.Array]], np.ndarray, np.ndarray]] = []
+        self.node_ids: dict[str, np.ndarray] = {}
+        self.rels: list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]] = []
+        for label in labels:
+            kind = schema.node_kind(label)
+            frame = identifiers.get(label, pd.DataFrame({kind.key: []}))
+            mine = [rel for rel in rels if targets[rel] == label]
+            parts = [_arrow(frame[kind.key]).cast(pa.string())] + [links[r][1] for r in mine]
+            encoded = pc.dictionary_encode(pa.concat_arrays(parts))
+            codes = encoded.indices.to_numpy().astype(np.int64)
+            keys = encoded.dictionary
+            new_codes, codes = codes[: len(frame)], codes[len(frame):]
+            if len(np.unique(new_codes)) != len(new_codes):
+                raise ValueError(f"bulk_insert: duplicate {label} keys among the new nodes")
+            first = np.full(len(keys), self.batches, dtype=np.int64)  # batch that first uses
+            offset = 0
+            for rel in mine:
+                position = links[rel][0]
+                rel_codes = codes[offset : offset + len(position)]
+                offset += len(position)
+                np.minimum.at(first, rel_codes, position // BATCH_ROWS)
+                order = np.argsort(position, kind="stable")
+                position, rel_codes = position[order], rel_codes[order]
+                bounds = np.searchsorted(position, np.arange(self.batches + 1) * BATCH_ROWS)
+                self.rels.append((rel, label, position, rel_codes, bounds))
+            node_ids = np.full(len(keys), -1, dtype=np.int64)
+            is_new = np.zeros(len(keys), dtype=bool)
+            is_new[new_codes] = True
+            wanted = np.flatnonzero(~is_new & (first < self.batches))
+            if len(wanted):  # link targets stored before this insert
+                node_ids[wanted] = store._node_ids(label, keys.take(pa.array(wanted)))
+            first[new_codes] = np.minimum(first[new_codes], self.batches - 1)
+            order = np.argsort(first[new_codes], kind="stable")  # frame rows by first batch
+            bounds = np.searchsorted(first[new_codes][order], np.arange(self.batches + 1))
+            columns = [(schema.check_name(c), _arrow(frame[c]).take(pa.array(order)))
+                       for c in frame.columns]
+            self.node_ids[label] = node_ids
+            if len(frame):
+                self.labels.append((label, columns, new_codes[order], bounds))
+
+        self.node_text = _node_text([(label, [c for c, _ in columns])
+                                     for label, columns, _, _ in self.labels])
+        props = ", ".join(f"{name}: $p{j}[i]" for j, (name, _) in enumerate(self.app_columns))
+        self.app_text = (
+            f"UNWIND range(0, size($p0) - 1) AS i CREATE (a:{schema.APPLICATION.label} "
+            f"{{{props}}}) RETURN collect(i) AS i, collect(id(a)) AS ids"
+        )
+        self.rel_text = " ".join(
+            f"CALL () {{ UNWIND range(0, size($a{j}) - 1) AS k "
+            f"MATCH (a:{schema.APPLICATION.label}) WHERE id(a) = $a{j}[k] "
+            f"MATCH (n:{label}) WHERE id(n) = $n{j}[k] CREATE (a)-[:{rel}]->(n) }}"
+            for j, (rel, label, _, _, _) in enumerate(self.rels)
+        )
+
+    def write_batch(self, tx: Any, batch: int) -> None:
+        """One transaction: the batch's new identifier nodes, its applications, its links.
+        Counts are checked against what was sent; a mismatch raises, which rolls back."""
+        lo, hi = batch * BATCH_ROWS, min(self.size, (batch + 1) * BATCH_ROWS)
+        if self.node_text:
+            params: dict[str, Any] = {}
+            for j, (_, columns, _, bounds) in enumerate(self.labels):
+                a, b = int(bounds[batch]), int(bounds[batch + 1])
+                for m, (_, values) in enumerate(columns):
+                    params[f"v{j}_{m}"] = values.slice(a, b - a).to_pylist()
+            record = _run(tx, self.node_text, params).single()
+            for j, (label, _, codes, bounds) in enumerate(self.labels):
+                mine = codes[int(bounds[batch]) : int(bounds[batch + 1])]
+                _place(self.node_ids[label], mine, record[f"i{j}"], record[f"id{j}"], label)
+        params = {f"p{j}": values.slice(lo, hi - lo).to_pylist()
+                  for j, (_, values) in enumerate(self.app_columns)}
+        record = _run(tx, self.app_text, params).single()
+        app_ids = np.full(hi - lo, -1, dtype=np.int64)
+        _place(app_ids, np.arange(hi - lo), record["i"], record["ids"], "Application")
+        if not self.rel_text:
+            return
+        params, expected = {}, 0
+        for j, (_, label, position, codes, bounds) in enumerate(self.rels):
+            a, b = int(bounds[batch]), int(bounds[batch + 1])
+            target = self.node_ids[label][codes[a:b]]
+            if (target < 0).any():
+                raise StoreError(f"bulk insert: a link's {label} node is neither new nor stored")
+            params[f"a{j}"] = app_ids[position[a:b] - lo].tolist()
+            params[f"n{j}"] = target.tolist()
+            expected += b - a
+        created = _run(tx, self.rel_text, params).consume().counters.relationships_created
+        if created != expected:
+            raise StoreError(f"bulk insert: {created} links created of {expected}; rolled back")
+
+
+def _node_text(labels: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """CREATE each label's new nodes from columns $v<label>_<property>; return their ids."""
+    if not labels:
+        return ""
+    calls, returns = [], []
+    for j, (label, names) in enumerate(labels):
+        props = ", ".join(f"{name}: $v{j}_{m}[i]" for m, name in enumerate(names))
+        calls.append(f"CALL () {{ UNWIND range(0, size($v{j}_0) - 1) AS i CREATE (n:{label} "
+                     f"{{{props}}}) RETURN collect(i) AS i{j}, collect(id(n)) AS id{j} }}")
+        returns += [f"i{j}", f"id{j}"]
+    return " ".join(calls) + " RETURN " + ", ".join(returns)
+
+
+def _run(tx: Any, cypher: str, params: Mapping[str, Any]) -> Any:
+    """Every statement of a bulk-insert transaction goes through here (tests fail one)."""
+    return tx.run(cypher, params)
+
+
+def _place(out: np.ndarray, codes: np.ndarray, rows: list[int], ids: list[int], what: str) -> None:
+    if len(rows) != len(codes):
+        raise StoreError(f"bulk insert: {len(rows)} {what} nodes created of {len(codes)}")
+    out[codes[np.asarray(rows, dtype=np.int64)]] = ids
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    array = pa.array(values, from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def _target(rel_type: str) -> tuple[str, str]:
