@@ -164,3 +164,44 @@ def test_gadbench_runs_three_models_on_the_same_splits() -> None:
                                            if row["chosen"] == "one seed"
                                            else "ablation: RingSAGE, 3 seeds"))]
         assert same["ap"].iloc[0] == pytest.approx(row["ap"])
+
+
+def test_gadbench_selection_uses_validation_only(tmp_path: Path) -> None:
+    from fraudrings.gnn.benchmark import candidate_name, gadbench_select
+
+    rng = np.random.default_rng(1)
+    n = 120
+    y = torch.from_numpy((rng.random(n) < 0.2).astype(np.int64))
+    x = torch.from_numpy(rng.normal(size=(n, 4)).astype(np.float32)) + y[:, None].float()
+    edges = gadbench.prepare_edges(torch.from_numpy(rng.integers(0, n, size=(2, 400))), n)
+
+    def splits() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        for i in range(2):
+            order = np.random.default_rng(i).permutation(n)
+            yield np.sort(order[:60]), np.sort(order[60:90]), np.sort(order[90:])
+
+    toy = gadbench.Dataset("toy", x, edges, y, splits)
+    grid = {"base": {}, "1 layer": {"layers": 1}}
+    quick = TrainConfig(epochs=2, hidden=8, lr=0.01, pos_weight="none")
+    selection, result = gadbench_select([toy], splits=2, grid=grid, ensembles=(1, 2),
+                                        config=quick, cache=tmp_path)
+    # the selection table: every candidate, validation only, one selected per dataset
+    assert list(selection["candidate"]) == [candidate_name(c, k) for c in grid for k in (1, 2)]
+    assert not {"ap", "auroc", "rec_at_k"} & set(selection.columns)
+    assert (selection["splits"] == 2).all() and selection["selected"].sum() == 1
+    best = selection.loc[selection["val_ap_mean"].idxmax(), "candidate"]
+    assert selection.loc[selection["selected"], "candidate"].item() == best
+    # the result: the selected candidate and the two peers on each split
+    assert len(result) == 6
+    assert set(result["model"]) == {"RingSAGE (project)", "GraphSAGE", "XGB-Graph"}
+    ours = result[result["model"] == "RingSAGE (project)"]
+    assert set(ours["chosen"]) == {best}
+    assert ours["val_ap"].mean() == pytest.approx(
+        selection.loc[selection["selected"], "val_ap_mean"].item())
+    assert result["ap"].between(0, 1).all()
+    # the cache: one file per split; a second run reads it back unchanged
+    assert len(list(tmp_path.glob("toy-*.csv"))) == 2
+    again, result_again = gadbench_select([toy], splits=2, grid=grid, ensembles=(1, 2),
+                                          config=quick, cache=tmp_path)
+    pd.testing.assert_frame_equal(again, selection)
+    assert np.allclose(result_again["ap"], result["ap"])
