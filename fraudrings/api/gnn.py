@@ -40,9 +40,14 @@ class GnnScorer:
         self._modules: tuple[Any, Any] | None = None
         if enabled:
             try:  # torch is heavy: import once, at start-up, not inside a request
+                import torch
+
                 from fraudrings.gnn import checkpoint as gnn_checkpoint
                 from fraudrings.gnn import score as gnn_score
 
+                # one application's neighbourhood is a few hundred rows: intra-op threads only
+                # spin against the server's other threads for the same cores
+                torch.set_num_threads(1)
                 self._modules = (gnn_checkpoint, gnn_score)
             except Exception as exc:  # a GNN under construction must not take the API down
                 log.warning("GNN scoring off: cannot import fraudrings.gnn (%s)",
