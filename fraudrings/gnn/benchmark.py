@@ -266,9 +266,7 @@ def _gadbench_split(data: gb.Dataset, index: int, train: np.ndarray, val: np.nda
     protocol's model selection; both are also reported, as ablations). GraphSAGE gets the
     dataset's features, as in GADBench, and XGB-Graph ``[X, ĀX, Ā²X]``."""
     y = data.y.numpy()
-    plain, project = data.hetero(), data.hetero()
-    plain[gb.NODE].x = _standardised(data.x, train)
-    project[gb.NODE].x = _standardised(torch.cat([data.x, data.log_degree()], dim=1), train)
+    plain, project = _graphs(data, train)
     labels = data.y.float()
     train_t, val_t = torch.from_numpy(train), torch.from_numpy(val)
     rows = []
@@ -307,21 +305,41 @@ def _gadbench_split(data: gb.Dataset, index: int, train: np.ndarray, val: np.nda
            members[0][1])
     report(f"ablation: RingSAGE, {GADBENCH_SEEDS} seeds", ensemble, project, seconds, -1)
 
-    started = time.perf_counter()
-    sage, best_epoch = fitted(lambda: HomogeneousSAGE(data.x.size(1), config.hidden,
-                                                      config.layers, config.dropout),
-                              plain, config.seed + index)
-    report("GraphSAGE", sage, plain, time.perf_counter() - started, best_epoch)
+    for name, score, seconds, best_epoch in _peers(data, index, train, val, plain, config):
+        rows.append(_gadbench_row(data.name, index, name, y[test], score[test], seconds,
+                                  best_epoch))
+        log(f"{data.name} split {index} {name}: AUPRC {rows[-1]['ap']:.4f}")
+    return rows
 
+
+def _graphs(data: gb.Dataset, train: np.ndarray) -> tuple[HeteroData, HeteroData]:
+    """The peers' graph (the dataset's features, as in GADBench) and the project's (plus the
+    log-degree), each standardised on the training nodes."""
+    plain, project = data.hetero(), data.hetero()
+    plain[gb.NODE].x = _standardised(data.x, train)
+    project[gb.NODE].x = _standardised(torch.cat([data.x, data.log_degree()], dim=1), train)
+    return plain, project
+
+
+def _peers(data: gb.Dataset, index: int, train: np.ndarray, val: np.ndarray,
+           plain: HeteroData, config: TrainConfig) -> list[tuple[str, np.ndarray, float, int]]:
+    """GraphSAGE and XGB-Graph on one split: (model, score of every node, seconds, best
+    epoch or -1)."""
+    y = data.y.numpy()
+    started = time.perf_counter()
+    seed = config.seed + index
+    seed_everything(seed)
+    sage = HomogeneousSAGE(data.x.size(1), config.hidden, config.layers, config.dropout)
+    fit = fit_model(sage, plain, data.y.float(), None, torch.from_numpy(train),
+                    torch.from_numpy(val), replace(config, seed=seed))
+    out = [("GraphSAGE", predict(sage, plain).numpy(), time.perf_counter() - started,
+            fit.best_epoch)]
     started = time.perf_counter()
     x = aggregate_features(data.x.numpy().astype(np.float64),
                            mean_operator(data.edge_index.numpy(), len(y)))
-    trees = fit_xgb(x[train], y[train], x[val], y[val], seed=config.seed + index)
-    score = trees.predict_proba(x)[:, 1]
-    rows.append(_gadbench_row(data.name, index, "XGB-Graph", y[test], score[test],
-                              time.perf_counter() - started, -1))
-    log(f"{data.name} split {index} XGB-Graph: AUPRC {rows[-1]['ap']:.4f}")
-    return rows
+    trees = fit_xgb(x[train], y[train], x[val], y[val], seed=seed)
+    out.append(("XGB-Graph", trees.predict_proba(x)[:, 1], time.perf_counter() - started, -1))
+    return out
 
 
 def _gadbench_row(dataset: str, split: int, model: str, y: np.ndarray, score: np.ndarray,
@@ -394,9 +412,7 @@ def gadbench_grid_split(data: gb.Dataset, index: int, train: np.ndarray, val: np
     grid = GADBENCH_GRID if grid is None else grid
     ensembles = sorted(set(ensembles))
     y = data.y.numpy()
-    plain, project = data.hetero(), data.hetero()
-    plain[gb.NODE].x = _standardised(data.x, train)
-    project[gb.NODE].x = _standardised(torch.cat([data.x, data.log_degree()], dim=1), train)
+    plain, project = _graphs(data, train)
     width = project[gb.NODE].x.size(1)
     labels = data.y.float()
     train_t, val_t = torch.from_numpy(train), torch.from_numpy(val)
@@ -430,19 +446,7 @@ def gadbench_grid_split(data: gb.Dataset, index: int, train: np.ndarray, val: np
             log(f"{data.name} split {index} {candidate_name(name, k)}: "
                 f"val AUPRC {rows[-1]['val_ap']:.4f}")
     if peers:
-        started = time.perf_counter()
-        seed_everything(config.seed + index)
-        sage = HomogeneousSAGE(data.x.size(1), config.hidden, config.layers, config.dropout)
-        fit = fit_model(sage, plain, labels, None, train_t, val_t,
-                        replace(config, seed=config.seed + index))
-        rows.append(row("GraphSAGE", predict(sage, plain).numpy(),
-                        time.perf_counter() - started, fit.best_epoch))
-        started = time.perf_counter()
-        x = aggregate_features(data.x.numpy().astype(np.float64),
-                               mean_operator(data.edge_index.numpy(), len(y)))
-        trees = fit_xgb(x[train], y[train], x[val], y[val], seed=config.seed + index)
-        rows.append(row("XGB-Graph", trees.predict_proba(x)[:, 1],
-                        time.perf_counter() - started, -1))
+        rows += [row(*peer) for peer in _peers(data, index, train, val, plain, config)]
     return rows
 
 
