@@ -67,8 +67,14 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fraudrings-fetch")
 STORED = ("score", "gnn_score", "flags", "ring_id")
 
 
+#: The followed relationships into each label (Phone: the own phone and the contacts).
+_INTO_LABEL = {label: tuple(link.type for link in RING_LINKS if link.target == label)
+               for label in LABELS}
+_RING_TARGET = {link.type: link.target for link in RING_LINKS}
+
+
 def _into(label: str) -> str:
-    return "|".join(link.type for link in RING_LINKS if link.target == label)
+    return "|".join(_INTO_LABEL[label])
 
 
 def _value(label: str) -> str:
@@ -191,11 +197,6 @@ def identifiers(store: GraphStore, application_id: str,
         ident = found[(row["label"], row["value"])]
         ident.members.setdefault(row["rel"], set()).add(row["app"])
     return found
-
-
-_RING_TARGET = {link.type: link.target for link in RING_LINKS}
-_INTO_LABEL = {label: tuple(link.type for link in RING_LINKS if link.target == label)
-               for label in LABELS}
 
 
 def indexed_identifiers(links: LinkIndex, application_id: str,
