@@ -176,7 +176,7 @@ def start_server(store: str, workdir: Path, port: int, model: str = "",
     command = [sys.executable, str(Path(__file__).resolve()), "_serve", store, str(workdir),
                str(port), str(keys_file), model, "index" if link_index else "cypher"]
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 600  # the link index of 1M applications takes ~45 s
+    deadline = time.monotonic() + 600  # the link index of 1M applications takes ~35 s
     import httpx
 
     while time.monotonic() < deadline:

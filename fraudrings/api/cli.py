@@ -36,8 +36,8 @@ _keys_file = click.option(
 @click.option("--model", default=None, help="GNN checkpoint (default: the latest trained).")
 @click.option("--no-gnn", is_flag=True, help="Answer without the GNN even if a model exists.")
 @click.option("--link-index/--no-link-index", default=True, show_default=True,
-              help="LadybugDB: keep the ring links in memory (~0.8 GB and ~45 s to build at "
-                   "1M applications; lookups several times faster).")
+              help="LadybugDB: keep the links in memory (~1 GB and ~35 s to build at 1M "
+                   "applications; lookups several times faster).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
 @store_options

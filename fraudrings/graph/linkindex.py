@@ -10,7 +10,7 @@ and more. The same answers from arrays take microseconds.
 When it is right: LadybugDB locks its file against a second writing process
 (``Traits.sole_writer``), so the links a serving process has read stay true until it writes
 them itself. The index is built from the store when the API starts (one query per
-relationship, ~45 s and ~0.8 GB at a million applications), and every insert the API commits
+relationship: 34 s and ~1 GB at a million applications), and every insert the API commits
 adds its links in the committer thread before the request is answered
 (:class:`fraudrings.api.commits.GroupCommit`). A write that did not come through the API — a
 load into the same store object, as the tests do — shows in the store's transaction count
