@@ -214,76 +214,111 @@ def _serve(store: str, workdir: str, port: str, keys_file: str, model: str,
                     access_log=False)
 
 
-async def load(url: str, key: str, bodies: list[dict[str, Any]],
-               clients: int) -> dict[str, Any]:
-    """Post every body, ``clients`` at a time; latency per request as the client sees it."""
-    import httpx
+class _Client:
+    """One HTTP client for a level: aiohttp (the default) or httpx. The client shares the two
+    cores with the server, so its own CPU per request is reported beside the latencies; aiohttp
+    spends about half what httpx does (measured with ``--client``)."""
 
+    def __init__(self, kind: str, url: str, key: str, connections: int) -> None:
+        self.kind, self.url, self.key, self.connections = kind, url, key, connections
+
+    async def __aenter__(self) -> _Client:
+        if self.kind == "httpx":
+            import httpx
+
+            limits = httpx.Limits(max_connections=self.connections,
+                                  max_keepalive_connections=self.connections)
+            self.http = httpx.AsyncClient(base_url=self.url, headers={"X-API-Key": self.key},
+                                          timeout=120, limits=limits)
+            self.errors: tuple[type[BaseException], ...] = (httpx.HTTPError,)
+        else:
+            import aiohttp
+
+            self.http = aiohttp.ClientSession(
+                base_url=self.url, headers={"X-API-Key": self.key},
+                timeout=aiohttp.ClientTimeout(total=120),
+                connector=aiohttp.TCPConnector(limit=self.connections))
+            self.errors = (aiohttp.ClientError, asyncio.TimeoutError)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.kind == "httpx":
+            await self.http.aclose()
+        else:
+            await self.http.close()
+
+    async def post(self, body: dict[str, Any]) -> tuple[bool, str]:
+        """(answered 2xx, label): the status code, or the exception's name."""
+        try:
+            if self.kind == "httpx":
+                answer = await self.http.post("/v1/applications", json=body)
+                status = answer.status_code
+            else:
+                async with self.http.post("/v1/applications", json=body) as answer:
+                    await answer.read()
+                    status = answer.status
+        except self.errors as exc:
+            return False, type(exc).__name__
+        return status in (200, 201), str(status)
+
+
+async def load(url: str, key: str, bodies: list[dict[str, Any]], clients: int,
+               client: str = "aiohttp") -> dict[str, Any]:
+    """Post every body, ``clients`` at a time; latency per request as the client sees it."""
     queue = iter(bodies)
     latencies: list[float] = []
     errors: dict[str, int] = {}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=120,
-                                 limits=limits) as http:
+    async with _Client(client, url, key, clients) as http:
 
         async def worker() -> None:
             for body in queue:
                 started = time.perf_counter()
-                try:
-                    answer = await http.post("/v1/applications", json=body)
-                    ok = answer.status_code in (200, 201)
-                    label = str(answer.status_code)
-                except httpx.HTTPError as exc:
-                    ok, label = False, type(exc).__name__
+                ok, label = await http.post(body)
                 latencies.append(time.perf_counter() - started)
                 if not ok:
                     errors[label] = errors.get(label, 0) + 1
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(clients)))
-        wall = time.perf_counter() - started
-    return _summary(latencies, errors, wall)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return _summary(latencies, errors, wall, cpu)
 
 
 async def paced(url: str, key: str, bodies: list[dict[str, Any]], rate: float,
-                seed: int = 0) -> dict[str, Any]:
+                seed: int = 0, client: str = "aiohttp") -> dict[str, Any]:
     """Post every body at Poisson arrival times of ``rate`` per second (an open loop: arrivals
     do not wait for answers, as applications reach an underwriting system). Latency counts from
     the scheduled arrival, so time spent queued behind earlier requests is included."""
     import random
 
-    import httpx
-
     gaps = random.Random(seed)
     latencies: list[float] = []
     errors: dict[str, int] = {}
-    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=120,
-                                 limits=httpx.Limits(max_connections=256)) as http:
+    async with _Client(client, url, key, 256) as http:
 
         async def one(body: dict[str, Any], due: float) -> None:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            try:
-                answer = await http.post("/v1/applications", json=body)
-                ok, label = answer.status_code in (200, 201), str(answer.status_code)
-            except httpx.HTTPError as exc:
-                ok, label = False, type(exc).__name__
+            ok, label = await http.post(body)
             latencies.append(time.perf_counter() - due)
             if not ok:
                 errors[label] = errors.get(label, 0) + 1
 
         started = due = time.perf_counter()
+        cpu = time.process_time()
         tasks = []
         for body in bodies:
             due += gaps.expovariate(rate)
             tasks.append(asyncio.create_task(one(body, due)))
         await asyncio.gather(*tasks)
-        wall = time.perf_counter() - started
-    return _summary(latencies, errors, wall)
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return _summary(latencies, errors, wall, cpu)
 
 
-def _summary(latencies: list[float], errors: dict[str, int], wall: float) -> dict[str, Any]:
+def _summary(latencies: list[float], errors: dict[str, int], wall: float,
+             cpu: float) -> dict[str, Any]:
     ordered = sorted(latencies)
     return {"requests": len(ordered), "errors": errors,
+            "client_cpu_ms": 1000 * cpu / max(1, len(ordered)),
             "median_ms": 1000 * ordered[len(ordered) // 2],
             "p99_ms": 1000 * ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)],
             "per_s": len(ordered) / wall}
@@ -292,7 +327,7 @@ def _summary(latencies: list[float], errors: dict[str, int], wall: float) -> dic
 def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
               seed: int, db: Path | None = None, keep: bool = False,
               rates: list[float] = (), model: str = "",
-              link_index: bool = True) -> list[dict[str, Any]]:
+              link_index: bool = True, client: str = "aiohttp") -> list[dict[str, Any]]:
     workdir = Path(tempfile.mkdtemp(prefix=f"bench-api-{store}-"))
     try:
         bodies = prepare(store, n, warmup + requests * (len(levels) + len(rates)), seed,
@@ -303,15 +338,17 @@ def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
         url = f"http://127.0.0.1:{port}"
         rows = []
         try:
-            asyncio.run(load(url, key, bodies[:warmup], 1))  # imports, plans, caches warm
+            asyncio.run(load(url, key, bodies[:warmup], 1, client))  # imports, plans, caches warm
             offset = warmup
             for clients in levels:
-                result = asyncio.run(load(url, key, bodies[offset:offset + requests], clients))
+                result = asyncio.run(load(url, key, bodies[offset:offset + requests], clients,
+                                           client))
                 offset += requests
                 rows.append({"store": label, "applications": n, "clients": clients, **result})
                 print(_row(rows[-1]), file=sys.stderr, flush=True)
             for rate in rates:
-                result = asyncio.run(paced(url, key, bodies[offset:offset + requests], rate))
+                result = asyncio.run(paced(url, key, bodies[offset:offset + requests], rate,
+                                            client=client))
                 offset += requests
                 rows.append({"store": label, "applications": n, "clients": f"{rate:g}/s",
                              **result})
@@ -336,7 +373,8 @@ def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
 
 
 _HEADER = (f"{'store':18} {'applications':>12} {'load':>7} {'requests':>8} {'median ms':>9} "
-           f"{'p99 ms':>8} {'req/s':>7}  {'errors':6} goal (p99 @ 8 clients)")
+           f"{'p99 ms':>8} {'req/s':>7} {'client CPU ms/req':>17}  {'errors':6} "
+           "goal (p99 @ 8 clients)")
 
 
 def _row(r: dict[str, Any]) -> str:
@@ -346,7 +384,8 @@ def _row(r: dict[str, Any]) -> str:
         limit = GOALS_MS[r["store"].split()[0]]
         goal = f"< {limit:.0f} ms: {'met' if r['p99_ms'] < limit else 'MISSED'}"
     return (f"{r['store']:18} {r['applications']:>12,} {r['clients']:>7} {r['requests']:>8} "
-            f"{r['median_ms']:>9.1f} {r['p99_ms']:>8.1f} {r['per_s']:>7.1f}  {errors:6} {goal}")
+            f"{r['median_ms']:>9.1f} {r['p99_ms']:>8.1f} {r['per_s']:>7.1f} "
+            f"{r['client_cpu_ms']:>17.2f}  {errors:6} {goal}")
 
 
 def main() -> None:
@@ -372,6 +411,8 @@ def main() -> None:
     parser.add_argument("--link-index", choices=["on", "off", "both"], default="on",
                         help="LadybugDB: ring links in memory (the default), asked of the "
                         "store each time (off), or both in turn: the peer in the same run")
+    parser.add_argument("--client", choices=["aiohttp", "httpx"], default="aiohttp",
+                        help="the HTTP client library posting the load")
     parser.add_argument("--keep-neo4j", action="store_true",
                         help="Neo4j: keep the book loaded after the run and reuse it")
     args = parser.parse_args()
@@ -385,9 +426,10 @@ def main() -> None:
         for link_index in variants:
             rows += run_store(store, args.applications, args.clients, args.requests,
                               args.warmup, args.seed, args.db, args.keep_neo4j, args.rates,
-                              args.model, link_index)
+                              args.model, link_index, args.client)
     print(f"POST /v1/applications, new applications, {args.requests} per level, loopback, "
-          f"{os.cpu_count()} cores shared by server and client, GNN: {args.model or 'off'}")
+          f"{os.cpu_count()} cores shared by server and client ({args.client}), "
+          f"GNN: {args.model or 'off'}")
     print(_HEADER)
     for r in rows:
         print(_row(r))

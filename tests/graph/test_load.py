@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+
 import pandas as pd
 import pytest
 
@@ -164,34 +168,52 @@ def test_neo4j_batches_give_the_same_graph_and_reload_unchanged(
     assert counts(neo4j_store) == expected_counts
 
 
-@pytest.mark.usefixtures("small_batches")
-def test_neo4j_load_failing_part_way_leaves_whole_batches_only(
-    neo4j_store: GraphStore, expected_counts: dict[str, int], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The third batch fails after its identifier nodes and applications were created in its
-    transaction: none of that batch stays, the two before stay whole (every application with
-    all its links, no identifier node without a link), and loading again completes the graph."""
+@contextlib.contextmanager
+def failing_statement(monkeypatch: pytest.MonkeyPatch, matches: Callable[[str], bool],
+                      nth: int) -> Iterator[None]:
+    """The ``nth`` bulk-insert statement that ``matches`` raises "connection lost" (the
+    writers are concurrent threads, hence the lock); the block must raise it."""
     from fraudrings.graph.backends.neo4j import store as neo4j_store_module
 
     real_run = neo4j_store_module._run
-    seen = {"links": 0}
+    seen = 0
+    lock = threading.Lock()
 
     def failing_run(tx, cypher, params):  # noqa: ANN001, ANN202
-        if "CREATE (a)-[" in cypher:
-            seen["links"] += 1
-            if seen["links"] == 3:
-                raise RuntimeError("connection lost")
+        nonlocal seen
+        if matches(cypher):
+            with lock:
+                seen += 1
+                if seen == nth:
+                    raise RuntimeError("connection lost")
         return real_run(tx, cypher, params)
 
     monkeypatch.setattr(neo4j_store_module, "_run", failing_run)
     with pytest.raises(RuntimeError, match="connection lost"):
-        load_batch(neo4j_store, validate(portfolio()))
+        yield
     monkeypatch.setattr(neo4j_store_module, "_run", real_run)
+    assert seen >= nth
 
-    stored = sorted(r["id"] for r in neo4j_store.query(
-        "MATCH (a:Application) RETURN a.application_id AS id"))
-    assert stored == [f"A{i:03d}" for i in range(14)]
-    want = validate(portfolio().head(14)).rows
+
+@pytest.mark.usefixtures("small_batches")
+def test_neo4j_load_failing_part_way_leaves_whole_batches_only(
+    neo4j_store: GraphStore, expected_counts: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The third applications batch fails after its applications were created in its
+    transaction. The batches are committed by concurrent writers, so which others stay is not
+    fixed; what is: only whole batches stay (every application with all its links), the
+    failing one is not among them, no identifier node is left without a link (the nodes
+    written ahead of the applications are deleted again), and loading again completes it."""
+    with failing_statement(monkeypatch, lambda cypher: "CREATE (a)-[" in cypher, 3):
+        load_batch(neo4j_store, validate(portfolio()))
+
+    stored = {r["id"] for r in neo4j_store.query(
+        "MATCH (a:Application) RETURN a.application_id AS id")}
+    batches = [{f"A{i:03d}" for i in range(lo, min(40, lo + 7))} for lo in range(0, 40, 7)]
+    whole = [b for b in batches if b <= stored]
+    assert stored == set().union(*whole) and 1 <= len(whole) < len(batches)
+    want = validate(portfolio()).rows
+    want = want[want["application_id"].isin(stored)]
     from fraudrings.graph.load import link_frames
 
     for rel, frame in link_frames(want).items():
@@ -201,5 +223,19 @@ def test_neo4j_load_failing_part_way_leaves_whole_batches_only(
     assert orphans == [{"n": 0}]
 
     report = load_batch(neo4j_store, validate(portfolio()))
-    assert (report.loaded, report.unchanged) == (26, 14)
+    assert (report.loaded, report.unchanged) == (40 - len(stored), len(stored))
     assert counts(neo4j_store) == expected_counts
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_neo4j_load_failing_in_the_identifier_phase_leaves_nothing(
+    neo4j_store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure while the identifier nodes are written ahead: no application was stored, and
+    the identifier nodes already committed are deleted again."""
+    def identifiers(cypher: str) -> bool:
+        return "CREATE (n:" in cypher and "CREATE (a:" not in cypher
+
+    with failing_statement(monkeypatch, identifiers, 4):
+        load_batch(neo4j_store, validate(portfolio()))
+    assert neo4j_store.query("MATCH (n) RETURN count(n) AS n") == [{"n": 0}]
