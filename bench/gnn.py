@@ -3,6 +3,7 @@
     python bench/gnn.py portfolio --n 30000 --seeds 0 1 2 3 4  # peers, heuristics, joint
     python bench/gnn.py gadbench --splits 10                   # Tolokers, Reddit
     python bench/gnn.py gadbench --splits 10 --datasets reddit --select-on-validation --workers 2
+    python bench/gnn.py gadbench --splits 10 --datasets reddit --select-on-validation --grid wider
     python bench/gnn.py scale --sizes 100000 1000000           # epoch time, memory, latency
     python bench/gnn.py all
 
@@ -61,11 +62,19 @@ def portfolio(args: argparse.Namespace) -> None:
 
 
 def gadbench(args: argparse.Namespace) -> None:
-    from fraudrings.gnn.benchmark import GADBENCH_CONFIG, gadbench, gadbench_select, summarise
+    from fraudrings.gnn.benchmark import (
+        GADBENCH_CONFIG,
+        GADBENCH_GRID,
+        GADBENCH_WIDER_GRID,
+        gadbench,
+        gadbench_select,
+        summarise,
+    )
 
     if args.select_on_validation:
-        selection, table = gadbench_select(args.datasets, args.splits, workers=args.workers,
-                                           cache=args.cache, log=print)
+        grid = GADBENCH_WIDER_GRID if args.grid == "wider" else GADBENCH_GRID
+        selection, table = gadbench_select(args.datasets, args.splits, grid=grid,
+                                           workers=args.workers, cache=args.cache, log=print)
         print(f"\n## GADBench: selection on validation ({args.splits} splits; base "
               f"{GADBENCH_CONFIG}; mean validation AUPRC over the splits, no test metric)")
         print(selection.round(4).to_string(index=False))
@@ -136,6 +145,9 @@ def main() -> None:
     parser.add_argument("--select-on-validation", action="store_true",
                         help="gadbench: choose the project's configuration from the declared "
                              "grid by mean validation AUPRC over the splits")
+    parser.add_argument("--grid", choices=["declared", "wider"], default="declared",
+                        help="gadbench --select-on-validation: GADBENCH_GRID, or "
+                        "GADBENCH_WIDER_GRID (both declared before any of their runs)")
     parser.add_argument("--workers", type=int, default=1,
                         help="gadbench --select-on-validation: splits run in this many "
                              "processes")

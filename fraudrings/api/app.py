@@ -60,7 +60,9 @@ class _Denied(Exception):
 
 
 def _authorise(keys: KeyStore, role: str) -> Any:
-    def dependency(presented: Annotated[str | None, Security(_api_key)] = None) -> ApiKey:
+    # async: a sha256 and a stat of the keys file take microseconds, and a plain def would cost
+    # every request a second trip through the thread pool
+    async def dependency(presented: Annotated[str | None, Security(_api_key)] = None) -> ApiKey:
         key = keys.identify(presented)
         if key is None:
             raise _Denied(401, "missing or unknown API key")

@@ -155,6 +155,13 @@ class LinkIndex:
         with self._data:
             yield self
 
+    def holds(self, application_id: str) -> bool:
+        """Whether the index knows the application. Every stored application has a link (its
+        applicant is a required field), so when :meth:`current` is true, False means the store
+        does not hold it."""
+        with self._data:
+            return application_id in self._new_links or _loc(self._apps, application_id) >= 0
+
     def links_of(self, application_id: str) -> list[tuple[str, str]]:
         """(relationship type, identifier value) of every link of the application, in schema
         order; empty for an unknown application."""
