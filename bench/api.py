@@ -76,7 +76,7 @@ def load_book(store: str, book: Any, **options: Any) -> int:
 
     with open_store(store, **options) as db:
         if store == "neo4j":
-            empty_in_batches(db)
+            db.clear()
         _load(db, book)
         return db.count("Application")
 
@@ -146,7 +146,7 @@ def _kept_neo4j(n: int, arrivals: int, seed: int) -> list[dict[str, Any]]:
     with open_store("neo4j") as db:
         if not db.query("MATCH (l:Load {load_id: $id}) RETURN l.rows AS rows", {"id": marker}):
             print(f"neo4j: loading the book ({marker})", file=sys.stderr, flush=True)
-            empty_in_batches(db)
+            db.clear()
             _load(db, book)
             db.write([("MERGE (l:Load {load_id: $id}) SET l.source = $id, l.rows = $n",
                        {"id": marker, "n": n})])
@@ -158,13 +158,6 @@ def _kept_neo4j(n: int, arrivals: int, seed: int) -> list[dict[str, Any]]:
         raise SystemExit(f"only {len(fresh)} unseen arrivals left in Neo4j; run without "
                          "--keep-neo4j to reload the book")
     return fresh
-
-
-def empty_in_batches(db: Any, batch: int = 5000) -> None:
-    """Leave the shared Neo4j empty, a few thousand nodes per transaction: one DETACH DELETE
-    of a whole book holds its locks (and the tests' ``clear()``) for minutes."""
-    while db.query("MATCH (n) RETURN count(n) AS n")[0]["n"]:
-        db.write([("MATCH (n) WITH n LIMIT $batch DETACH DELETE n", {"batch": batch})])
 
 
 def start_server(store: str, workdir: Path, port: int, model: str = "",
@@ -366,7 +359,7 @@ def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
                       + ("kept (--keep-neo4j)" if keep else "emptying it"),
                       file=sys.stderr, flush=True)
                 if not keep:
-                    empty_in_batches(neo4j)
+                    neo4j.clear()
         return rows
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

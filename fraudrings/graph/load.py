@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudrings.graph import schema
-from fraudrings.graph.store import GraphStore, Statement
+from fraudrings.graph.store import GraphStore, Progress, Statement
 from fraudrings.loaders.contract import Batch
 
 #: Keys fetched per lookup query (a Cypher ``IN $list``).
@@ -31,7 +31,6 @@ LOOKUP_CHUNK = 50_000
 UPDATABLE = ("amount", "term_months", "product", "is_fraud", "fpd", "extra", "content_hash")
 CONFLICT = "conflicts with the stored application: its identifiers differ"
 
-Progress = Callable[[str, int, int], None]  # stage, done, total
 
 
 @dataclass
@@ -137,7 +136,7 @@ def load_batch(store: GraphStore, batch: Batch, progress: Progress | None = None
 
     tick("inserting", 0, len(new_rows))
     if len(new_rows):
-        insert_new(store, new_rows)
+        insert_new(store, new_rows, progress)
     report.loaded = len(new_rows)
     tick("inserting", len(new_rows), len(new_rows))
 
@@ -175,7 +174,7 @@ def update_statements(updates: pd.DataFrame) -> list[tuple[str, Mapping[str, Any
     return statements
 
 
-def insert_new(store: GraphStore, rows: pd.DataFrame) -> None:
+def insert_new(store: GraphStore, rows: pd.DataFrame, progress: Progress | None = None) -> None:
     """Bulk-insert applications the store does not hold yet, with only the new identifiers."""
     rels = link_frames(rows)
     nodes: dict[str, pd.DataFrame] = {"Application": application_frame(rows)}
@@ -190,7 +189,7 @@ def insert_new(store: GraphStore, rows: pd.DataFrame) -> None:
                             type=pa.string())
             values = pc.filter(values, pc.invert(pc.is_in(values, value_set=have)))
         nodes[label] = pd.DataFrame({schema.node_kind(label).key: _text(values)})
-    store.bulk_insert(nodes, rels)
+    store.bulk_insert(nodes, rels, progress)
 
 
 def record_load(store: GraphStore, report: LoadReport) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ import pandas as pd
 from fraudrings.graph import schema
 
 Statement = tuple[str, Mapping[str, Any]]
+#: ``(stage, done, total)`` of a long job, for a progress bar.
+Progress = Callable[[str, int, int], None]
 
 BACKENDS = {
     "ladybug": "fraudrings.graph.backends.ladybug.store:LadybugStore",
@@ -79,10 +81,12 @@ class GraphStore(ABC):
 
     @abstractmethod
     def bulk_insert(
-        self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame]
+        self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame],
+        progress: Progress | None = None,
     ) -> None:
         """Insert new nodes (label -> frame of properties) and relationships (type -> frame
-        with ``from``/``to`` keys) in one transaction. Callers guarantee the nodes are new."""
+        with ``from``/``to`` keys). Callers guarantee the nodes are new. ``progress(stage,
+        applications done, applications)``, where a store commits in several transactions."""
 
     def bulk_update(self, label: str, frame: pd.DataFrame, chunk: int = 50_000) -> None:
         """SET properties of existing nodes: ``frame`` has the label's key column and one column

@@ -160,8 +160,14 @@ def test_neo4j_batches_give_the_same_graph_and_reload_unchanged(
     neo4j_store: GraphStore, expected_counts: dict[str, int]
 ) -> None:
     generation = neo4j_store.generation
-    report = load_batch(neo4j_store, validate(portfolio()))
+    ticks: list[tuple[str, int, int]] = []
+    report = load_batch(neo4j_store, validate(portfolio()),
+                        progress=lambda *tick: ticks.append(tick))
     assert report.loaded == 40 and neo4j_store.generation - generation >= 6
+    # the bar moves batch by batch through both phases, never back, and ends full
+    for stage in ("writing identifiers", "inserting"):
+        done = [d for s, d, total in ticks if s == stage and total == 40]
+        assert len(done) >= 6 and done == sorted(done) and done[-1] == 40, (stage, ticks)
     assert counts(neo4j_store) == expected_counts
     again = load_batch(neo4j_store, validate(portfolio()))
     assert (again.loaded, again.unchanged) == (0, 40)

@@ -20,6 +20,7 @@ import pyarrow as pa
 from fraudrings.graph import schema
 from fraudrings.graph.store import (
     GraphStore,
+    Progress,
     Statement,
     StoreError,
     Traits,
@@ -174,7 +175,8 @@ class LadybugStore(GraphStore):
                 raise
 
     def bulk_insert(
-        self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame]
+        self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame],
+        progress: Progress | None = None,  # one transaction: nothing to report in between
     ) -> None:
         tables = [(label, _node_table(label, frame)) for label, frame in nodes.items()]
         tables += [(rel, _rel_table(frame)) for rel, frame in rels.items()]

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudrings.graph import schema
-from fraudrings.graph.store import GraphStore, Statement, StoreError, Traits
+from fraudrings.graph.store import GraphStore, Progress, Statement, StoreError, Traits
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,8 @@ class Neo4jStore(GraphStore):
         self.generation += 1
 
     def bulk_insert(
-        self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame]
+        self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame],
+        progress: Progress | None = None,
     ) -> None:
         """New applications with their identifier nodes and links, in two phases of batches
         that ``WRITERS`` sessions commit concurrently:
@@ -154,21 +155,32 @@ class Neo4jStore(GraphStore):
             return
         plan = _BulkPlan(self, apps, {k: v for k, v in nodes.items() if k != "Application"},
                          rels)
+
+        def tick(stage: str) -> Callable[[int], None]:
+            def report(batches: int) -> None:
+                if progress is not None:
+                    progress(stage, min(batches * BATCH_ROWS, plan.size), plan.size)
+            return report
+
         try:
             if plan.node_text:
-                self._concurrently(plan.write_identifiers, plan.batches)
-            self._concurrently(plan.write_applications, plan.batches)
+                self._concurrently(plan.write_identifiers, plan.batches,
+                                   tick("writing identifiers"))
+            self._concurrently(plan.write_applications, plan.batches, tick("inserting"))
         except BaseException:
             self._delete_unlinked(plan.created())
             raise
         if plan.leftover:  # links from applications stored before (none from a load)
             self._bulk_insert_by_key({}, plan.leftover)
 
-    def _concurrently(self, work: Callable[[Any, int], None], batches: int) -> None:
+    def _concurrently(self, work: Callable[[Any, int], None], batches: int,
+                      done: Callable[[int], None]) -> None:
         """``work(tx, batch)`` for every batch, one managed write transaction each, by
-        ``WRITERS`` sessions. The first failure stops the others taking new batches (those in
-        flight finish or roll back) and is raised."""
+        ``WRITERS`` sessions; ``done(batches committed so far)`` after each commit. The first
+        failure stops the others taking new batches (those in flight finish or roll back) and
+        is raised."""
         pending = iter(range(batches))
+        committed = [0]
         lock = threading.Lock()
         failures: list[BaseException] = []
 
@@ -182,11 +194,13 @@ class Neo4jStore(GraphStore):
                         return
                     try:
                         session.execute_write(work, batch)
+                        with lock:  # in order: a progress bar never steps back
+                            self.generation += 1
+                            committed[0] += 1
+                            done(committed[0])
                     except BaseException as exc:  # noqa: BLE001 - handed to the caller
                         failures.append(exc)
                         return
-                    with lock:
-                        self.generation += 1
 
         threads = [threading.Thread(target=writer, name=f"neo4j-load-{i}", daemon=True)
                    for i in range(max(1, min(WRITERS, batches)))]
