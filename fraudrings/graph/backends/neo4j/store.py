@@ -245,7 +245,16 @@ class Neo4jStore(GraphStore):
                 chunk = _records(frame.iloc[start : start + NODE_BATCH_ROWS])
                 self.write([(f"UNWIND $rows AS r CREATE (n:{kind.label}) SET n = r",
                              {"rows": chunk})])
-        statements = self._rel_statements(rels, None)
+        statements: list[Statement] = []
+        for rel_type, frame in rels.items():
+            target, key = _target(rel_type)
+            for start in range(0, len(frame), NODE_BATCH_ROWS):
+                pairs = frame.iloc[start : start + NODE_BATCH_ROWS]
+                statements.append((
+                    f"UNWIND $pairs AS p MATCH (a:Application {{application_id: p[0]}}) "
+                    f"MATCH (n:{target} {{{key}: p[1]}}) CREATE (a)-[:{rel_type}]->(n)",
+                    {"pairs": pairs[["from", "to"]].values.tolist()},
+                ))
         if statements:
             self.write(statements)
 
@@ -265,22 +274,6 @@ class Neo4jStore(GraphStore):
             raise StoreError(f"bulk insert: links to {label} nodes that are neither new nor "
                              "stored")
         return out
-
-    def _rel_statements(
-        self, rels: Mapping[str, pd.DataFrame], batch_ids: set[str] | None
-    ) -> list[Statement]:
-        statements: list[Statement] = []
-        for rel_type, frame in rels.items():
-            target, key = _target(rel_type)
-            part = frame if batch_ids is None else frame[frame["from"].isin(batch_ids)]
-            for start in range(0, len(part), NODE_BATCH_ROWS):
-                pairs = part.iloc[start : start + NODE_BATCH_ROWS]
-                statements.append((
-                    f"UNWIND $pairs AS p MATCH (a:Application {{application_id: p[0]}}) "
-                    f"MATCH (n:{target} {{{key}: p[1]}}) CREATE (a)-[:{rel_type}]->(n)",
-                    {"pairs": pairs[["from", "to"]].values.tolist()},
-                ))
-        return statements
 
     def clear(self) -> None:
         """Delete everything in batches of 10k (one huge transaction would need the heap of
@@ -466,17 +459,6 @@ def _target(rel_type: str) -> tuple[str, str]:
         return "Ring", "ring_id"
     link = schema.link(rel_type)
     return link.target, schema.node_kind(link.target).key
-
-
-def _lists_by_key(frame: pd.DataFrame) -> dict[str, list[str]]:
-    """``from`` -> list of ``to``, without a Python call per group."""
-    if frame.empty:
-        return {}
-    frame = frame.sort_values("from", kind="stable")
-    keys, starts = np.unique(frame["from"].to_numpy(dtype=object), return_index=True)
-    values = frame["to"].to_numpy(dtype=object)
-    bounds = [*starts[1:], len(values)]
-    return {k: values[a:b].tolist() for k, a, b in zip(keys, starts, bounds)}
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
