@@ -161,13 +161,18 @@ def _kept_neo4j(n: int, arrivals: int, seed: int) -> list[dict[str, Any]]:
 
 
 def start_server(store: str, workdir: Path, port: int, model: str = "",
-                 link_index: bool = True) -> tuple[subprocess.Popen, str]:
+                 link_index: bool = True, checkpoints: dict[str, Any] | None = None,
+                 ) -> tuple[subprocess.Popen, str]:
+    """The server in a process of its own. ``checkpoints``: LadybugDB's ``threshold`` (bytes of
+    log at which the engine folds it) and the API's ``quiet_after_s`` / ``quiet_min_bytes``
+    (:class:`fraudrings.api.commits.QuietCheckpoint`); default: ``fraudrings serve``'s."""
     from fraudrings.api import auth
 
     keys_file = workdir / "api-keys"
     key = auth.add_key(keys_file, f"bench-{port}", "write")
     command = [sys.executable, str(Path(__file__).resolve()), "_serve", store, str(workdir),
-               str(port), str(keys_file), model, "index" if link_index else "cypher"]
+               str(port), str(keys_file), model, "index" if link_index else "cypher",
+               json.dumps(checkpoints or {})]
     server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 600  # the link index of 1M applications takes ~35 s
     import httpx
@@ -186,23 +191,30 @@ def start_server(store: str, workdir: Path, port: int, model: str = "",
 
 
 def _serve(store: str, workdir: str, port: str, keys_file: str, model: str,
-           links: str) -> None:
+           links: str, checkpoints: str = "{}") -> None:
     """The server process: what ``fraudrings serve`` runs, with the bench's store and keys."""
     import uvicorn
 
     from fraudrings.api.app import create_app
     from fraudrings.api.auth import KeyStore
+    from fraudrings.api.commits import QuietCheckpoint
     from fraudrings.api.gnn import GnnScorer
     from fraudrings.graph.store import open_store
 
-    options = {"path": Path(workdir) / "bench.lbug"} if store == "ladybug" else {}
+    settings = json.loads(checkpoints)
+    quiet = QuietCheckpoint(**{k[len("quiet_"):]: v for k, v in settings.items()
+                               if k.startswith("quiet_")})
+    options: dict[str, Any] = {}
+    if store == "ladybug":
+        options = {"path": Path(workdir) / "bench.lbug",
+                   "checkpoint_threshold": settings.get("threshold")}
     with open_store(store, **options) as db:
         db.prefer_small_queries()
         gnn = GnnScorer(model) if model else GnnScorer(enabled=False)
         if model and not gnn.available:
             raise SystemExit(f"cannot score with {model}: see the log above")
         app = create_app(db, keys=KeyStore(Path(keys_file)), gnn=gnn,
-                         link_index=links == "index")
+                         link_index=links == "index", quiet_checkpoint=quiet)
         uvicorn.run(app, host="127.0.0.1", port=int(port), log_level="warning",
                     access_log=False)
 
@@ -256,10 +268,11 @@ class _Client:
 
 
 async def load(url: str, key: str, bodies: list[dict[str, Any]], clients: int,
-               client: str = "aiohttp") -> dict[str, Any]:
-    """Post every body, ``clients`` at a time; latency per request as the client sees it."""
+               client: str = "aiohttp", latencies: list[float] | None = None) -> dict[str, Any]:
+    """Post every body, ``clients`` at a time; latency per request as the client sees it
+    (``latencies``: a list the seconds of each request are appended to)."""
     queue = iter(bodies)
-    latencies: list[float] = []
+    latencies = [] if latencies is None else latencies
     errors: dict[str, int] = {}
     async with _Client(client, url, key, clients) as http:
 
@@ -271,10 +284,10 @@ async def load(url: str, key: str, bodies: list[dict[str, Any]], clients: int,
                 if not ok:
                     errors[label] = errors.get(label, 0) + 1
 
-        started, cpu = time.perf_counter(), time.process_time()
+        started, cpu, before = time.perf_counter(), time.process_time(), len(latencies)
         await asyncio.gather(*(worker() for _ in range(clients)))
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return _summary(latencies, errors, wall, cpu)
+    return _summary(latencies[before:], errors, wall, cpu)
 
 
 async def paced(url: str, key: str, bodies: list[dict[str, Any]], rate: float,
@@ -383,7 +396,7 @@ def _row(r: dict[str, Any]) -> str:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "_serve":
-        _serve(*sys.argv[2:8])
+        _serve(*sys.argv[2:9])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--applications", "-n", type=int, default=1_000_000,

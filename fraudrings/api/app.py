@@ -21,6 +21,7 @@ from fastapi.security import APIKeyHeader
 from fraudrings import __version__
 from fraudrings.api import models
 from fraudrings.api.auth import HEADER, ApiKey, KeyStore
+from fraudrings.api.commits import QuietCheckpoint
 from fraudrings.api.gnn import GnnScorer
 from fraudrings.api.scoring import Assessor, Conflict, Thresholds
 from fraudrings.api.validation import InvalidApplication
@@ -82,10 +83,13 @@ def create_app(
     params: AssemblyParams | None = None,
     max_body: int = DEFAULT_MAX_BODY,
     link_index: bool = True,
+    quiet_checkpoint: QuietCheckpoint | None = None,
 ) -> FastAPI:
     """The API over ``store`` (the caller opens and closes it). ``link_index``: keep the ring
-    links in memory where the store allows it (:mod:`fraudrings.graph.linkindex`)."""
-    assessor = Assessor(store, thresholds, gnn, params, link_index)
+    links in memory where the store allows it (:mod:`fraudrings.graph.linkindex`).
+    ``quiet_checkpoint``: when the store's log is folded (default: after 2 s without a write)."""
+    assessor = Assessor(store, thresholds, gnn, params, link_index,
+                        quiet_checkpoint or QuietCheckpoint())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

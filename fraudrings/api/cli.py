@@ -38,16 +38,27 @@ _keys_file = click.option(
 @click.option("--link-index/--no-link-index", default=True, show_default=True,
               help="LadybugDB: keep the links in memory (~1 GB and ~35 s to build at 1M "
                    "applications; lookups several times faster).")
+@click.option("--checkpoint-when-quiet", type=click.FloatRange(min=0), default=2.0,
+              show_default=True, metavar="SECONDS",
+              help="LadybugDB: fold the write-ahead log into the database file once no write "
+                   "has come for this long (a checkpoint holds writes ~1-5 s at a million "
+                   "applications), rather than inside whichever commit crosses the engine's "
+                   "16 MiB; 0: the engine's checkpoints only.")
+@click.option("--checkpoint-min-log", type=click.FloatRange(min=0), default=1.0,
+              show_default=True, metavar="MB",
+              help="LadybugDB: fold when quiet only once the log holds this much.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
 @store_options
 def serve(host: str, port: int, keys_file: Path | None, review_at: float, decline_at: float,
-          max_body: int, model: str | None, no_gnn: bool, link_index: bool, log_level: str,
+          max_body: int, model: str | None, no_gnn: bool, link_index: bool,
+          checkpoint_when_quiet: float, checkpoint_min_log: float, log_level: str,
           store: Callable) -> None:
     """Serve the HTTP API (OpenAPI at /docs and /openapi.json) over the store."""
     import uvicorn
 
     from fraudrings.api.app import create_app
+    from fraudrings.api.commits import QuietCheckpoint
     from fraudrings.api.gnn import GnnScorer
     from fraudrings.api.scoring import Thresholds
 
@@ -66,7 +77,8 @@ def serve(host: str, port: int, keys_file: Path | None, review_at: float, declin
         db.prefer_small_queries()  # the API asks many tiny questions
         app = create_app(db, keys=key_store, thresholds=Thresholds(review_at, decline_at),
                          gnn=GnnScorer(model, enabled=not no_gnn), max_body=max_body,
-                         link_index=link_index)
+                         link_index=link_index, quiet_checkpoint=QuietCheckpoint(
+                             checkpoint_when_quiet or None, int(checkpoint_min_log * 1e6)))
         click.echo(f"fraudrings API on http://{host}:{port} over {db.describe()} "
                    f"({len(key_store.keys)} keys from {path})", err=True)
         # the access log shows method, path and status; headers (and so keys) never

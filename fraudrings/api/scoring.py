@@ -36,7 +36,7 @@ from typing import Any
 
 from fraudrings.api import ringstore
 from fraudrings.api.assembly import application_scores, assemble
-from fraudrings.api.commits import GroupCommit
+from fraudrings.api.commits import GroupCommit, QuietCheckpoint
 from fraudrings.api.gnn import GnnResult, GnnScorer
 from fraudrings.api.models import ApplicationIn
 from fraudrings.api.neighbourhood import RING_LINKS, Neighbourhood, fetch
@@ -81,7 +81,7 @@ class Assessor:
 
     def __init__(self, store: GraphStore, thresholds: Thresholds | None = None,
                  gnn: GnnScorer | None = None, params: AssemblyParams | None = None,
-                 link_index: bool = True) -> None:
+                 link_index: bool = True, quiet: QuietCheckpoint | None = None) -> None:
         self.store = store
         self.thresholds = thresholds or Thresholds()
         self.gnn = gnn
@@ -92,7 +92,7 @@ class Assessor:
         self.links = LinkIndex(store) if link_index and store.traits.sole_writer else None
         if self.links is not None:
             self.links.rebuild()
-        self.commits = GroupCommit(store, links=self.links)
+        self.commits = GroupCommit(store, links=self.links, quiet=quiet)
 
     # -- POST /v1/applications ------------------------------------------------------------
     def submit(self, body: ApplicationIn) -> tuple[bool, dict[str, Any]]:

@@ -113,6 +113,13 @@ class GraphStore(ABC):
         """Tune for many tiny queries (the HTTP API) over few big ones (loads, sweeps): an
         embedded engine stops fanning each query out to its thread pool. Default: nothing."""
 
+    def fold_log(self, min_bytes: int = 1) -> int:
+        """Fold the write-ahead log into the database files now (a checkpoint) if it holds at
+        least ``min_bytes``; returns the bytes folded, 0 if it did nothing. An embedded engine
+        otherwise folds inside whichever commit crosses its threshold, holding every writer
+        meanwhile; a server (Neo4j) checkpoints in the background: default, nothing."""
+        return 0
+
     # -- shared conveniences, written once on top of the seam --------------------------------
     def describe(self) -> str:
         return self.backend

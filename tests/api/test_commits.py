@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from fraudrings.api.commits import GroupCommit
+from fraudrings.api.commits import GroupCommit, QuietCheckpoint
+from fraudrings.graph.backends.ladybug.store import LadybugStore
 from fraudrings.graph.store import GraphStore, Statement
 
 
@@ -108,4 +109,36 @@ def test_a_deferred_write_alone_is_committed_soon(store: GraphStore) -> None:
     while "S-1" not in stored(store):
         assert time.monotonic() < deadline, "a lone deferred write was never committed"
         time.sleep(0.02)
+    commits.close()
+
+
+def test_the_log_is_folded_once_writes_pause(ladybug_store: LadybugStore) -> None:
+    commits = GroupCommit(ladybug_store, quiet=QuietCheckpoint(after_s=0.3, min_bytes=1))
+    commits.write([create("Q-1")])
+    assert ladybug_store.log_bytes() > 0  # committed to the log, not folded yet
+    deadline = time.monotonic() + 30
+    while commits.folds < 1:
+        assert time.monotonic() < deadline, "the log was not folded after a pause"
+        time.sleep(0.05)
+    assert ladybug_store.log_bytes() == 0
+    commits.write([create("Q-2")])  # writes go on after a fold; the next pause folds again
+    while commits.folds < 2:
+        assert time.monotonic() < deadline, "the log was not folded after a second pause"
+        time.sleep(0.05)
+    time.sleep(0.9)
+    assert commits.folds == 2  # once per pause, not every after_s
+    assert stored(ladybug_store) == {"Q-1", "Q-2"}
+    commits.close()
+
+
+@pytest.mark.parametrize("quiet", [QuietCheckpoint(after_s=None, min_bytes=1),
+                                   QuietCheckpoint(after_s=0.1, min_bytes=1 << 30)],
+                         ids=["off", "log below min_bytes"])
+def test_no_fold_when_off_or_the_log_is_small(ladybug_store: LadybugStore,
+                                              quiet: QuietCheckpoint) -> None:
+    commits = GroupCommit(ladybug_store, quiet=quiet)
+    commits.write([create("N-1")])
+    held = ladybug_store.log_bytes()
+    time.sleep(0.6)
+    assert commits.folds == 0 and ladybug_store.log_bytes() == held > 0
     commits.close()
