@@ -58,7 +58,7 @@ LABELS: tuple[str, ...] = tuple(dict.fromkeys(link.target for link in RING_LINKS
 
 #: An identifier on more applications than this is a hub: counted, never followed.
 HUB_CAP = 60
-#: Hop-1 neighbours whose own identifiers are followed, nearest first. Each costs two queries;
+#: Hop-1 neighbours whose own identifiers are followed, nearest first. Each costs a query or two;
 #: beyond this many the rim is left out and the answer says so (``truncated``).
 MAX_ANCHORS = 16
 #: Hop-1 neighbours are fetched this many at a time from a server store (Neo4j).
@@ -173,10 +173,10 @@ def identifiers(store: GraphStore, application_id: str,
     slowly (default: as the store's traits say)."""
     if compact is None:
         compact = not store.traits.cheap_planning
+    if compact:
+        return _compact_identifiers(store, application_id, set(skip))
     found: dict[tuple[str, str], Identifier] = {}
-    rows = (_compact_degrees(store, application_id) if compact
-            else store.query(_DEGREES, {"id": application_id}))
-    for row in rows:
+    for row in store.query(_DEGREES, {"id": application_id}):
         key = (row["label"], row["value"])
         found.setdefault(key, Identifier(*key)).degree += int(row["degree"])
     known = set(skip)
@@ -186,13 +186,8 @@ def identifiers(store: GraphStore, application_id: str,
             wanted.setdefault(ident.label, []).append(ident.value)
     if not wanted:
         return found
-    if compact:
-        rows = store.query(COMPACT_MEMBERS, {"id": application_id, "values": sorted(
-            {v for values in wanted.values() for v in values})})
-        rows = [r for r in rows if r["value"] in wanted.get(r["label"], ())]
-    else:
-        rows = store.query(_MEMBERS, {"id": application_id,
-                                      **{label: wanted.get(label, [""]) for label in LABELS}})
+    rows = store.query(_MEMBERS, {"id": application_id,
+                                  **{label: wanted.get(label, [""]) for label in LABELS}})
     for row in rows:
         ident = found[(row["label"], row["value"])]
         ident.members.setdefault(row["rel"], set()).add(row["app"])
@@ -218,29 +213,39 @@ def indexed_identifiers(links: LinkIndex, application_id: str,
     return found
 
 
-#: The compact texts, for an engine that plans slowly (``Traits.cheap_planning`` false: Neo4j):
-#: one pattern over every ring relationship, and hub degrees from its degree store (``COUNT``
-#: subqueries), so each plans in milliseconds — the per-relationship unions cost Neo4j ~0.5 s
-#: to plan, and again whenever its statistics move on (a growing book). LadybugDB cannot run
-#: them (``labels(m)`` is empty there, a ``COUNT`` subquery over a hub takes seconds); a test
-#: runs both formulations on Neo4j and compares what they find.
+#: The compact text, for an engine that plans slowly (``Traits.cheap_planning`` false: Neo4j):
+#: one pattern over every ring relationship, hub degrees from its degree store (``COUNT``
+#: subqueries) and the members of the wanted identifiers in the same round trip, so it plans
+#: in milliseconds — the per-relationship unions cost Neo4j ~0.5 s to plan, and again whenever
+#: its statistics move on (a growing book) — and costs one round trip per lookup instead of two.
+#: The members are collected only below the hub cut (``wanted``): a carrier IP's thousands are
+#: never expanded. LadybugDB cannot run it (``labels(m)`` is empty there, a ``COUNT`` subquery
+#: over a hub takes seconds); a test runs both formulations on Neo4j and compares them.
 _ALL = "|".join(link.type for link in RING_LINKS)
-COMPACT_DEGREES = (
+COMPACT_IDENTIFIERS = (
     f"MATCH (b:{_APP} {{{_KEY}: $id}})-[:{_ALL}]->(m) WITH DISTINCT m "
-    f"RETURN labels(m)[0] AS label, m.value AS value, "
-    + ", ".join(f"COUNT {{ (m)<-[:{link.type}]-() }} AS {link.type}" for link in RING_LINKS))
-COMPACT_MEMBERS = (
-    f"MATCH (b:{_APP} {{{_KEY}: $id}})-[:{_ALL}]->(m) WHERE m.value IN $values "
-    f"WITH DISTINCT m MATCH (m)<-[r:{_ALL}]-(c:{_APP}) "
-    f"RETURN labels(m)[0] AS label, type(r) AS rel, m.value AS value, c.{_KEY} AS app")
+    "WITH m, labels(m)[0] AS label, "
+    + " + ".join(f"COUNT {{ (m)<-[:{link.type}]-() }}" for link in RING_LINKS) + " AS degree "
+    "WITH m, label, degree, "
+    "2 <= degree AND degree <= $cap AND NOT [label, m.value] IN $skip AS wanted "
+    f"CALL (m, wanted) {{ WITH m, wanted WHERE wanted MATCH (m)<-[r:{_ALL}]-(c:{_APP}) "
+    f"RETURN collect([type(r), c.{_KEY}]) AS members }} "
+    "RETURN label, m.value AS value, degree, members")
 
 
-def _compact_degrees(store: GraphStore, application_id: str) -> list[dict[str, Any]]:
-    """``degrees_query``'s rows from :data:`COMPACT_DEGREES`."""
-    return [{"label": row["label"], "rel": link.type, "value": row["value"],
-             "degree": row[link.type]}
-            for row in store.query(COMPACT_DEGREES, {"id": application_id})
-            for link in RING_LINKS if link.target == row["label"]]
+def _compact_identifiers(store: GraphStore, application_id: str,
+                         skip: frozenset[tuple[str, str]] | set[tuple[str, str]],
+                         ) -> dict[tuple[str, str], Identifier]:
+    """:func:`identifiers` from :data:`COMPACT_IDENTIFIERS`: one query."""
+    found: dict[tuple[str, str], Identifier] = {}
+    rows = store.query(COMPACT_IDENTIFIERS, {"id": application_id, "cap": HUB_CAP,
+                                             "skip": sorted([*key] for key in skip)})
+    for row in rows:
+        ident = found[(row["label"], row["value"])] = Identifier(
+            row["label"], row["value"], int(row["degree"]))
+        for rel, app in row["members"]:
+            ident.members.setdefault(rel, set()).add(app)
+    return found
 
 
 def fetch(store: GraphStore, application_id: str,
