@@ -54,11 +54,12 @@ class GnnScorer:
                 log.warning("GNN scoring off: cannot import fraudrings.gnn (%s)",
                             type(exc).__name__)
         self._warned = False
-        # One scoring at a time. Scorings in parallel only contend for the one GIL, and they
-        # slow each other down far beyond that: with the GNN at 1M applications, 8 clients got
-        # 33 requests/s and a p99 of 616 ms with any number of concurrent scorings, 47/s and
-        # 269 ms with one (bench/api.py --model, the same run otherwise); two in parallel were
-        # no better than eight.
+        # One scoring at a time. torch releases the GIL around each of its small operations, so
+        # scorings in parallel hand it to each other at every one: 446 context switches per
+        # scoring at 4 threads against 0.5 at one, 24.6 against 13.1 ms of CPU each, 48.6
+        # against 75.2 scorings/s (bench/gnn_parallel.py). With the GNN at 1M applications, 8
+        # clients got 33 requests/s and a p99 of 616 ms with concurrent scorings, 47/s and 269
+        # ms with one (bench/api.py --model, the same run otherwise).
         self._scoring = threading.Lock()
         self._loaded: Any | None = None
         self._checked_at = -RECHECK_S
