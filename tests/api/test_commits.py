@@ -7,9 +7,12 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
+from fraudrings.api import auth
+from fraudrings.api.app import create_app
 from fraudrings.api.commits import GroupCommit, QuietCheckpoint
 from fraudrings.graph.backends.ladybug.store import LadybugStore
 from fraudrings.graph.store import GraphStore, Statement
@@ -142,3 +145,12 @@ def test_no_fold_when_off_or_the_log_is_small(ladybug_store: LadybugStore,
     time.sleep(0.6)
     assert commits.folds == 0 and ladybug_store.log_bytes() == held > 0
     commits.close()
+
+
+def test_the_api_folds_when_quiet_by_default_and_as_told(ladybug_store: LadybugStore,
+                                                         tmp_path: Path) -> None:
+    keys = auth.KeyStore(tmp_path / "api-keys")
+    assert create_app(ladybug_store, keys=keys).state.assessor.commits.quiet == QuietCheckpoint()
+    told = QuietCheckpoint(after_s=None)
+    assert create_app(ladybug_store, keys=keys,
+                      quiet_checkpoint=told).state.assessor.commits.quiet is told
