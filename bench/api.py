@@ -320,13 +320,18 @@ async def paced(url: str, key: str, bodies: list[dict[str, Any]], rate: float,
     return _summary(latencies, errors, wall, cpu)
 
 
+def quantile_ms(ordered: list[float], q: float) -> float:
+    """The ``q`` quantile of sorted latencies in seconds, in milliseconds (nearest rank)."""
+    return 1000 * ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
 def _summary(latencies: list[float], errors: dict[str, int], wall: float,
              cpu: float) -> dict[str, Any]:
     ordered = sorted(latencies)
     return {"requests": len(ordered), "errors": errors,
             "client_cpu_ms": 1000 * cpu / max(1, len(ordered)),
             "median_ms": 1000 * ordered[len(ordered) // 2],
-            "p99_ms": 1000 * ordered[min(len(ordered) - 1, math.ceil(0.99 * len(ordered)) - 1)],
+            "p99_ms": quantile_ms(ordered, 0.99),
             "per_s": len(ordered) / wall}
 
 

@@ -26,7 +26,6 @@ median, p99 and the slowest request, and how many took over a second.
 from __future__ import annotations
 
 import argparse
-import math
 import shutil
 import sys
 import tempfile
@@ -118,8 +117,7 @@ def bursty(n: int, seed: int, db: Path | None, bursts: int, size: int, lull: flo
         ordered = sorted(latencies)
         rows.append({"arm": name, "requests": len(ordered),
                      "median_ms": 1e3 * ordered[len(ordered) // 2],
-                     "p99_ms": 1e3 * ordered[min(len(ordered) - 1,
-                                                 math.ceil(0.99 * len(ordered)) - 1)],
+                     "p99_ms": api_bench.quantile_ms(ordered, 0.99),
                      "max_ms": 1e3 * ordered[-1], "over_1s": sum(t > 1 for t in ordered)})
     return rows
 

@@ -174,7 +174,7 @@ def identifiers(store: GraphStore, application_id: str,
     if compact is None:
         compact = not store.traits.cheap_planning
     if compact:
-        return _compact_identifiers(store, application_id, set(skip))
+        return _compact_identifiers(store, application_id, skip)
     found: dict[tuple[str, str], Identifier] = {}
     for row in store.query(_DEGREES, {"id": application_id}):
         key = (row["label"], row["value"])
@@ -234,12 +234,11 @@ COMPACT_IDENTIFIERS = (
 
 
 def _compact_identifiers(store: GraphStore, application_id: str,
-                         skip: frozenset[tuple[str, str]] | set[tuple[str, str]],
-                         ) -> dict[tuple[str, str], Identifier]:
+                         skip: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Identifier]:
     """:func:`identifiers` from :data:`COMPACT_IDENTIFIERS`: one query."""
     found: dict[tuple[str, str], Identifier] = {}
     rows = store.query(COMPACT_IDENTIFIERS, {"id": application_id, "cap": HUB_CAP,
-                                             "skip": sorted([*key] for key in skip)})
+                                             "skip": [list(key) for key in skip]})
     for row in rows:
         ident = found[(row["label"], row["value"])] = Identifier(
             row["label"], row["value"], int(row["degree"]))

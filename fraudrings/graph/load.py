@@ -32,7 +32,6 @@ UPDATABLE = ("amount", "term_months", "product", "is_fraud", "fpd", "extra", "co
 CONFLICT = "conflicts with the stored application: its identifiers differ"
 
 
-
 @dataclass
 class LoadReport:
     source: str = ""
