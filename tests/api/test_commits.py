@@ -78,6 +78,30 @@ def test_a_failing_caller_fails_alone(store: GraphStore) -> None:
     commits.close()
 
 
+class Recorder:
+    """The store, remembering the statements of each transaction."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store, self.sent = store, []
+
+    def write(self, statements: Sequence[Statement]) -> None:
+        self.sent.append(list(statements))
+        self.store.write(statements)
+
+
+def test_a_groups_inserts_go_first(store: GraphStore) -> None:
+    store.write([create("R-0")])
+    recorder = Recorder(store)
+    commits = GroupCommit(recorder, defer_s=60)  # type: ignore[arg-type]
+    score = ("MATCH (a:Application {application_id: $id}) SET a.score = 0.5", {"id": "R-0"})
+    commits.write_later([score])  # queued first: about an application committed before
+    commits.write([create("R-1")], inserted=[{"application_id": "R-1"}])
+    assert recorder.sent == [[create("R-1"), score]]
+    assert store.query("MATCH (a:Application {application_id: 'R-0'}) RETURN a.score AS s") == [
+        {"s": 0.5}]
+    commits.close()
+
+
 def test_close_commits_what_is_queued_and_a_later_write_starts_again(store: GraphStore) -> None:
     commits = GroupCommit(store)
     commits.write([create("C-1")])

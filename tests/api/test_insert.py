@@ -26,10 +26,17 @@ def rows() -> list[dict]:
     return [validate_one(r) for r in apps]
 
 
-def test_insert_stores_what_a_bulk_load_stores(store: GraphStore) -> None:
+@pytest.mark.parametrize("together", [False, True], ids=["one by one", "one transaction"])
+def test_insert_stores_what_a_bulk_load_stores(store: GraphStore, together: bool) -> None:
     sample = rows()
-    for row in sample:
-        assert insert_application(store, row) is True
+    if together:  # as the API's group commit sends them (Neo4j: the inserts in one statement)
+        statements: list = []
+        for row in sample:
+            assert insert_application(store, row, statements.extend) is True
+        store.write(statements)
+    else:
+        for row in sample:
+            assert insert_application(store, row) is True
     frame = pd.DataFrame(sample)
     expected_links = {(rel, r["from"], r["to"]) for rel, pairs in link_frames(frame).items()
                       for r in pairs.to_dict("records")}
@@ -48,6 +55,18 @@ def test_insert_stores_what_a_bulk_load_stores(store: GraphStore) -> None:
     for want, got in zip(sorted(expected_props, key=lambda r: r["application_id"]), stored):
         assert {k: v for k, v in got.items() if v is not None} == {
             k: v for k, v in want.items() if v is not None}
+
+
+def test_a_transaction_with_a_taken_id_stores_nothing(store: GraphStore) -> None:
+    first, second, third = rows()[:3]
+    insert_application(store, first)
+    statements: list = []
+    for row in (second, first, third):  # the middle one is stored already
+        insert_application(store, row, statements.extend)
+    with pytest.raises(Exception):  # noqa: B017 - each engine raises its own error type
+        store.write(statements)
+    assert store.count("Application") == 1
+    assert store.count("Device") == 1 and store.count_rels("FROM_DEVICE") == 1
 
 
 def test_a_retry_stores_nothing_and_other_content_is_refused(store: GraphStore) -> None:
