@@ -93,10 +93,8 @@ def prepare(store: str, n: int, arrivals: int, seed: int, workdir: Path,
     """Put a book of N applications in the store; return at least ``arrivals`` it never saw."""
     started = time.perf_counter()
     if store == "ladybug" and db is not None:
-        bodies = _prepared_ladybug(db, n, arrivals, seed)
-        for suffix in ("", ".wal"):  # a copy per run: the arrivals stay unseen
-            if Path(f"{db}{suffix}").exists():
-                shutil.copyfile(f"{db}{suffix}", workdir / f"bench.lbug{suffix}")
+        bodies = prepared_ladybug(db, n, arrivals, seed)
+        copy_book(db, workdir / "bench.lbug")  # a copy per run: the arrivals stay unseen
         print(f"ladybug: copied the prepared book {db} in "
               f"{time.perf_counter() - started:.0f}s", file=sys.stderr, flush=True)
         return bodies
@@ -113,7 +111,15 @@ def prepare(store: str, n: int, arrivals: int, seed: int, workdir: Path,
     return bodies
 
 
-def _prepared_ladybug(db: Path, n: int, arrivals: int, seed: int) -> list[dict[str, Any]]:
+def copy_book(db: Path, target: Path) -> None:
+    """A LadybugDB book and its write-ahead log, if it has one, copied to ``target``."""
+    for suffix in ("", ".wal"):
+        if Path(f"{db}{suffix}").exists():
+            shutil.copyfile(f"{db}{suffix}", f"{target}{suffix}")
+
+
+def prepared_ladybug(db: Path, n: int, arrivals: int, seed: int) -> list[dict[str, Any]]:
+    """The arrivals of the book at ``db``, built there with them first if it is missing."""
     sidecar = Path(f"{db}.arrivals.jsonl")
     meta = {"applications": n, "seed": seed}
     if db.exists():

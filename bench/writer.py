@@ -54,9 +54,7 @@ def run_arm(book: Path, bodies: list[dict[str, Any]], group: int, busy: int, bur
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-writer-"))
     try:
-        for suffix in ("", ".wal"):  # a fresh copy: the arrivals are new to it
-            if Path(f"{book}{suffix}").exists():
-                shutil.copyfile(f"{book}{suffix}", workdir / f"arm.lbug{suffix}")
+        api_bench.copy_book(book, workdir / "arm.lbug")  # a fresh copy: the arrivals are new
         with open_store("ladybug", path=workdir / "arm.lbug") as store:
             store.prefer_small_queries()  # as `fraudrings serve` does
             inserts: list[list[Any]] = []
@@ -116,10 +114,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-writer-book-"))
     try:
         book = args.db or workdir / "book.lbug"
-        bodies = api_bench.prepare("ladybug", args.applications, args.arrivals, args.seed,
-                                   workdir, book)[: args.arrivals]
-        for suffix in ("", ".wal"):  # prepare's own copy: each arm makes its own
-            Path(workdir / f"bench.lbug{suffix}").unlink(missing_ok=True)
+        bodies = api_bench.prepared_ladybug(book, args.applications, args.arrivals,
+                                            args.seed)[: args.arrivals]
         rows = []
         for switch in args.switch:
             for busy in args.busy:

@@ -8,6 +8,7 @@ all its relationships.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -62,22 +63,25 @@ def batched(statements: Sequence[Statement]) -> list[Statement]:
             end += 1
         run = statements[i:end]
         form = _row_form(text) if len(run) > 1 else None
-        names = set(_PARAMETER.findall(text))
-        if form is not None and all(names <= set(params) for _, params in run):
-            out.append((form, {"rows": [{k: params[k] for k in names} for _, params in run]}))
+        if form is not None and all(form[1] <= params.keys() for _, params in run):
+            out.append((form[0], {"rows": [{k: params[k] for k in form[1]}
+                                           for _, params in run]}))
         else:
             out.extend(run)
         i = end
     return out
 
 
-def _row_form(text: str) -> str | None:
+@functools.lru_cache(maxsize=256)  # a handful of texts, on every write: parse each once
+def _row_form(text: str) -> tuple[str, frozenset[str]] | None:
+    """The batched text of ``text`` and the parameters it reads; None: send it as it is."""
+    names = _PARAMETER.findall(text)
     if (re.search(r"\bRETURN\b", text, re.IGNORECASE) or re.search(rf"\b{_ROW}\b", text)
             or any(quote in text for quote in "'\"`")
-            or text.count("$") != len(_PARAMETER.findall(text))):  # e.g. $0: leave it be
+            or text.count("$") != len(names)):  # e.g. $0: leave it be
         return None
     body = _PARAMETER.sub(lambda m: f"{_ROW}.{m.group(1)}", text)
-    return f"UNWIND $rows AS {_ROW} CALL ({_ROW}) {{ {body} }}"
+    return f"UNWIND $rows AS {_ROW} CALL ({_ROW}) {{ {body} }}", frozenset(names)
 
 
 def constraints() -> list[str]:
