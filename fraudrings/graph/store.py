@@ -47,8 +47,7 @@ class Traits:
     #: A new Cypher text is planned in microseconds (LadybugDB), not in 0.2–0.5 s and again
     #: whenever the statistics move (Neo4j): per-shape texts and long ``UNION`` s are cheap.
     cheap_planning: bool = True
-    #: Every statement is a network round trip and reads may run in parallel (a server):
-    #: fewer, bigger statements; independent reads from a thread pool.
+    #: Every statement is a network round trip (a server): fewer, bigger statements.
     round_trips: bool = False
     #: A node may carry several labels (Neo4j's ``:RingMember`` marker for Browser).
     multiple_labels: bool = False

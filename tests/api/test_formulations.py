@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from api_helpers import load_book, planted
 
-from fraudrings.api.neighbourhood import identifiers
+from fraudrings.api.neighbourhood import identifiers, identifiers_each
 from fraudrings.graph.store import GraphStore
 
 
@@ -35,3 +35,30 @@ def test_compact_and_portable_texts_find_the_same_on_neo4j(neo4j_store: GraphSto
             assert compact == view(identifiers(neo4j_store, app_id, skip, compact=False))
             assert not compact[known[0]][1]
     assert shared >= 10  # the comparison covered members, not only degrees
+
+
+def test_one_statement_for_many_finds_what_one_each_finds(neo4j_store: GraphStore) -> None:
+    """A request's hop-1 anchors go to Neo4j in one statement (``identifiers_each``): each
+    application gets what its own lookup gets, with and without identifiers to skip."""
+    book = load_book(neo4j_store)
+    anchors = list(planted(book, "device_farm")["application_id"])
+    anchors += list(planted(book, "contact_clique")["application_id"])
+    anchors += list(book.applications["application_id"].iloc[::400])  # sharing nothing
+    own = identifiers(neo4j_store, anchors[0], compact=False)
+    shared = {key for key, ident in own.items() if ident.members}
+    assert shared  # a planted ring member shares identifiers below the hub cut
+    for skip in (frozenset(), frozenset(shared)):
+        each = identifiers_each(neo4j_store, anchors, skip, compact=True)
+        assert len(each) == len(anchors)
+        for app_id, found in zip(anchors, each, strict=True):
+            assert view(found) == view(identifiers(neo4j_store, app_id, skip, compact=False))
+        assert sum(bool(ident.members) for found in each for ident in found.values()) >= 5
+    assert identifiers_each(neo4j_store, [], compact=True) == []
+
+
+def test_many_at_once_portably(ladybug_store: GraphStore) -> None:
+    """On LadybugDB ``identifiers_each`` is the per-application lookup, in order."""
+    book = load_book(ladybug_store)
+    anchors = list(planted(book, "device_farm")["application_id"])[:4]
+    each = identifiers_each(ladybug_store, anchors)
+    assert [view(f) for f in each] == [view(identifiers(ladybug_store, a)) for a in anchors]
