@@ -17,6 +17,13 @@ already durable, and a sweep recomputes every score) go through :meth:`GroupComm
 the committer holds them up to ``DEFER_S`` for the next caller who does wait, so that one
 request costs one log sync instead of two. Reads that must see them call :meth:`flush` first.
 
+Read-back (:class:`ReadBack`): a query the committer runs last in a transaction that inserts
+applications, for all of them at once, handing each caller the rows about its own. A request
+on Neo4j asks what its new application is linked to straight after the insert; asked inside
+the transaction, the question costs the group one round trip instead of costing each request
+one, and the answer is what a read after the commit would have seen of its own group and of
+every transaction committed before it.
+
 Checkpoints when quiet (:class:`QuietCheckpoint`): LadybugDB folds its write-ahead log into the
 database file inside whichever commit crosses 16 MiB of log — at a million applications a
 stall of ~7 s for every writer, every ~6,800 applications (``bench/checkpoint.py``). The
@@ -29,16 +36,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from fraudrings.graph import schema
 from fraudrings.graph.store import GraphStore, Statement
 
 if TYPE_CHECKING:
     from fraudrings.graph.linkindex import LinkIndex
 
 log = logging.getLogger("fraudrings.api")
+_KEY = schema.APPLICATION.key
 #: Callers per transaction at most: a bound on what one failure makes the group replay.
 MAX_GROUP = 32
 #: Longest a deferred write waits for company before it is committed alone.
@@ -55,6 +64,15 @@ class QuietCheckpoint:
     min_bytes: int = 1 << 20  # ~400 applications: a fold costs ~1 s at a million
 
 
+@dataclass(frozen=True)
+class ReadBack:
+    """``query(ids)``: a read about the applications a transaction inserts, run last in it;
+    ``key``: the column of its rows that names the application a row is about."""
+
+    query: Callable[[list[str]], Statement]
+    key: str
+
+
 @dataclass
 class _Pending:
     statements: list[Statement]
@@ -62,6 +80,7 @@ class _Pending:
     deferred: bool = False  # nobody waits for it (write_later)
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    read: list[dict] | None = None  # the read-back rows about its applications
 
 
 class GroupCommit:
@@ -70,8 +89,10 @@ class GroupCommit:
 
     def __init__(self, store: GraphStore, max_group: int = MAX_GROUP,
                  links: LinkIndex | None = None, defer_s: float = DEFER_S,
-                 quiet: QuietCheckpoint | None = None) -> None:
+                 quiet: QuietCheckpoint | None = None,
+                 read_back: ReadBack | None = None) -> None:
         self.store = store
+        self.read_back = read_back
         self.defer_s = defer_s
         self.quiet = quiet or QuietCheckpoint(after_s=None)
         self.folds = 0  # checkpoints run when quiet (tests and benches read it)
@@ -86,14 +107,16 @@ class GroupCommit:
         self._deferred = 0  # deferred writes not committed yet
 
     def write(self, statements: Sequence[Statement],
-              inserted: Sequence[Mapping[str, Any]] = ()) -> None:
+              inserted: Sequence[Mapping[str, Any]] = ()) -> list[dict] | None:
         """Commit ``statements`` (all or none); ``inserted``: the application rows they
-        insert, added to the link index once committed and before this returns."""
+        insert, added to the link index once committed and before this returns. Returns the
+        :class:`ReadBack` rows about ``inserted`` (None without a read-back or insert)."""
         pending = _Pending(list(statements), list(inserted))
         self._enqueue(pending)
         pending.done.wait()
         if pending.error is not None:
             raise pending.error
+        return pending.read
 
     def write_later(self, statements: Sequence[Statement]) -> None:
         """Queue ``statements`` for a coming transaction and return at once (see the module
@@ -209,13 +232,23 @@ class GroupCommit:
         statements = [s for pending in ordered for s in pending.statements]
         if not statements:
             return  # flush markers only
+        inserted = [str(row[_KEY]) for pending in ordered for row in pending.rows]
+        then = self.read_back.query(inserted) if self.read_back and inserted else None
         if self.links is None:
-            self.store.write(statements)
+            read = self.store.write(statements, then)
         else:  # the index learns the inserted links before anyone is answered
             with self.links.writing():
                 before = self.store.generation
-                self.store.write(statements)
+                read = self.store.write(statements, then)
                 self.links.committed(before, self.store.generation,
                                      [row for pending in group for row in pending.rows])
+        if then is not None and self.read_back is not None:
+            about: dict[str, list[dict]] = {}
+            for row in read:
+                about.setdefault(str(row[self.read_back.key]), []).append(row)
+            for pending in ordered:
+                if pending.rows:
+                    pending.read = [r for row in pending.rows
+                                    for r in about.get(str(row[_KEY]), [])]
         self.groups += 1
         self._written = True

@@ -41,7 +41,7 @@ import pandas as pd
 from fraudrings.graph import schema
 from fraudrings.graph.export import APPLICATION_COLUMNS, GraphExport, links_from_pairs
 from fraudrings.graph.rings import AssemblyParams
-from fraudrings.graph.store import GraphStore
+from fraudrings.graph.store import GraphStore, Statement
 
 if TYPE_CHECKING:
     from fraudrings.graph.linkindex import LinkIndex
@@ -248,12 +248,8 @@ COMPACT_IDENTIFIERS_EACH = (
 def _compact_identifiers(store: GraphStore, application_id: str,
                          skip: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Identifier]:
     """:func:`identifiers` from :data:`COMPACT_IDENTIFIERS`: one query."""
-    found: dict[tuple[str, str], Identifier] = {}
-    rows = store.query(COMPACT_IDENTIFIERS, {"id": application_id, "cap": HUB_CAP,
-                                             "skip": [list(key) for key in skip]})
-    for row in rows:
-        _add_compact(found, row)
-    return found
+    return compact_rows(store.query(COMPACT_IDENTIFIERS, {
+        "id": application_id, "cap": HUB_CAP, "skip": [list(key) for key in skip]}))
 
 
 def _add_compact(found: dict[tuple[str, str], Identifier], row: Mapping[str, Any]) -> None:
@@ -261,6 +257,21 @@ def _add_compact(found: dict[tuple[str, str], Identifier], row: Mapping[str, Any
         row["label"], row["value"], int(row["degree"]))
     for rel, app in row["members"]:
         ident.members.setdefault(rel, set()).add(app)
+
+
+def identifiers_each_statement(application_ids: Sequence[str],
+                               skip: Iterable[tuple[str, str]] = ()) -> Statement:
+    """:data:`COMPACT_IDENTIFIERS_EACH` with its parameters; rows name their ``anchor``."""
+    return COMPACT_IDENTIFIERS_EACH, {"ids": list(application_ids), "cap": HUB_CAP,
+                                      "skip": [list(key) for key in skip]}
+
+
+def compact_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Identifier]:
+    """The identifiers in rows of the compact texts (of one application)."""
+    found: dict[tuple[str, str], Identifier] = {}
+    for row in rows:
+        _add_compact(found, row)
+    return found
 
 
 def identifiers_each(store: GraphStore, application_ids: Sequence[str],
@@ -274,26 +285,31 @@ def identifiers_each(store: GraphStore, application_ids: Sequence[str],
         compact = not store.traits.cheap_planning
     if not compact:
         return [identifiers(store, app, skip, compact=False) for app in application_ids]
-    found: dict[str, dict[tuple[str, str], Identifier]] = {app: {} for app in application_ids}
-    if found:
-        rows = store.query(COMPACT_IDENTIFIERS_EACH, {
-            "ids": list(found), "cap": HUB_CAP, "skip": [list(key) for key in skip]})
-        for row in rows:
-            _add_compact(found[row["anchor"]], row)
-    return [found[app] for app in application_ids]
+    rows: dict[str, list[dict]] = {app: [] for app in application_ids}
+    if rows:
+        for row in store.query(*identifiers_each_statement(list(rows), skip)):
+            rows[row["anchor"]].append(row)
+    return [compact_rows(rows[app]) for app in application_ids]
 
 
 def fetch(store: GraphStore, application_id: str,
-          row: Mapping[str, Any] | None = None, links: LinkIndex | None = None) -> Neighbourhood:
+          row: Mapping[str, Any] | None = None, links: LinkIndex | None = None,
+          read_back: Sequence[Mapping[str, Any]] | None = None) -> Neighbourhood:
     """The application, its neighbours within two shared non-hub identifiers, and their links.
 
     ``row``, the application as just stored (normalised), saves a query: when it shares no
     identifier below the hub cut (most applications) it is its whole neighbourhood. ``links``:
     the links in memory (:mod:`fraudrings.graph.linkindex`), asked instead of the store
-    while they are current."""
+    while they are current. ``read_back``: the application's own identifiers as rows of the
+    compact text, read in the transaction that stored it (:class:`~fraudrings.api.commits.
+    ReadBack`), asked instead of the store."""
     index = links if links is not None and links.current() else None
-    own = (indexed_identifiers(index, application_id) if index is not None
-           else identifiers(store, application_id))
+    if index is not None:
+        own = indexed_identifiers(index, application_id)
+    elif read_back is not None:
+        own = compact_rows(read_back)
+    else:
+        own = identifiers(store, application_id)
     known = {k: v for k, v in own.items() if v.members}
     if row is not None and not known:
         alone = {c: row.get(c) for c in APPLICATION_COLUMNS} | dict.fromkeys(STORED)

@@ -9,6 +9,9 @@
    is a conflict.
 3. **Look around** (:mod:`fraudrings.api.neighbourhood`), after the commit and without any API
    lock: two linked applications arriving together each see whatever the other has committed.
+   On Neo4j the application's own identifiers are read last in the transaction that stores it
+   (:class:`~fraudrings.api.commits.ReadBack`), which sees the same: its group and every
+   transaction committed before.
 4. **Assemble** the local rings (:func:`fraudrings.api.assembly.assemble`: the sweep's
    ``assemble_rings`` step for step in plain Python, held equal to it by a parity test), with
    the heuristics' flags the last sweep left on the neighbours and the GNN's scores as
@@ -26,26 +29,31 @@ Nothing is cached between requests: every answer is computed from what the store
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from fraudrings.api import ringstore
 from fraudrings.api.assembly import application_scores, assemble
-from fraudrings.api.commits import GroupCommit, QuietCheckpoint
+from fraudrings.api.commits import GroupCommit, QuietCheckpoint, ReadBack
 from fraudrings.api.gnn import GnnResult, GnnScorer
 from fraudrings.api.models import ApplicationIn
-from fraudrings.api.neighbourhood import RING_LINKS, Neighbourhood, fetch
+from fraudrings.api.neighbourhood import (
+    RING_LINKS,
+    Neighbourhood,
+    fetch,
+    identifiers_each_statement,
+)
 from fraudrings.api.validation import validate_application
 from fraudrings.graph import schema
 from fraudrings.graph.linkindex import LinkIndex
 from fraudrings.graph.load import insert_application
 from fraudrings.graph.rings import AssemblyParams, Ring
-from fraudrings.graph.store import GraphStore
+from fraudrings.graph.store import GraphStore, Statement
 
 DAY = 86_400
 BURST_DAYS = 14
@@ -92,7 +100,11 @@ class Assessor:
         self.links = LinkIndex(store) if link_index and store.traits.sole_writer else None
         if self.links is not None:
             self.links.rebuild()
-        self.commits = GroupCommit(store, links=self.links, quiet=quiet)
+        # without the links in memory, a server store (Neo4j) reads each new application's
+        # identifiers in the transaction that inserts it: a round trip per group, not per request
+        read_back = (ReadBack(identifiers_each_statement, "anchor")
+                     if self.links is None and not store.traits.cheap_planning else None)
+        self.commits = GroupCommit(store, links=self.links, quiet=quiet, read_back=read_back)
 
     # -- POST /v1/applications ------------------------------------------------------------
     def submit(self, body: ApplicationIn) -> tuple[bool, dict[str, Any]]:
@@ -107,15 +119,19 @@ class Assessor:
             known = (self.links.holds(app_id) if self.links is not None
                      and self.links.current() else False)
             created = not (known and self._stored(row))
+            read_back: list[list[dict] | None] = []
+
+            def write(statements: Sequence[Statement]) -> None:
+                read_back.append(self.commits.write(statements, inserted=[row]))
+
             if created:
                 try:  # False: another writer (a second server on one Neo4j) stored it first
-                    created = insert_application(
-                        self.store, row, functools.partial(self.commits.write, inserted=[row]))
+                    created = insert_application(self.store, row, write)
                 except Exception:  # ... with other content: a conflict, else a real failure
                     if not self._stored(row):
                         raise
                     created = False
-        return created, self.assess(row)
+        return created, self.assess(row, read_back[-1] if created and read_back else None)
 
     def _stored(self, row: dict[str, Any]) -> bool:
         """Whether the store holds the application; :class:`Conflict` if with other content."""
@@ -126,10 +142,12 @@ class Assessor:
                            "content")
         return bool(stored)
 
-    def assess(self, row: dict[str, Any]) -> dict[str, Any]:
+    def assess(self, row: dict[str, Any],
+               read_back: list[dict] | None = None) -> dict[str, Any]:
+        """``read_back``: its own identifiers, read in the transaction that stored it."""
         app_id = row["application_id"]
         gnn = self.gnn.score(self.store, app_id, self.links) if self.gnn is not None else None
-        nb = fetch(self.store, app_id, row, self.links)
+        nb = fetch(self.store, app_id, row, self.links, read_back)
         ring, score = self._rings(nb, gnn)
         ring_out = None
         if ring is None:

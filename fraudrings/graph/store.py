@@ -75,8 +75,12 @@ class GraphStore(ABC):
         """Run one Cypher text and return its rows as a DataFrame (for large results)."""
 
     @abstractmethod
-    def write(self, statements: Sequence[Statement]) -> None:
-        """Run statements in one transaction: all of them take effect or none does."""
+    def write(self, statements: Sequence[Statement],
+              then: Statement | None = None) -> list[dict]:
+        """Run statements in one transaction: all of them take effect or none does. ``then``: a
+        query run last in the same transaction, whose rows are returned (what the transaction
+        sees just before it commits: what it wrote and what others had committed); a failing
+        ``then`` rolls everything back. Without it, ``[]``."""
 
     @abstractmethod
     def bulk_insert(

@@ -13,7 +13,7 @@ import pytest
 
 from fraudrings.api import auth
 from fraudrings.api.app import create_app
-from fraudrings.api.commits import GroupCommit, QuietCheckpoint
+from fraudrings.api.commits import GroupCommit, QuietCheckpoint, ReadBack
 from fraudrings.graph.backends.ladybug.store import LadybugStore
 from fraudrings.graph.store import GraphStore, Statement
 
@@ -33,10 +33,10 @@ class Gate:
     def __init__(self, store: GraphStore) -> None:
         self.store, self.open, self.entered = store, threading.Event(), threading.Event()
 
-    def write(self, statements: Sequence[Statement]) -> None:
+    def write(self, statements: Sequence[Statement], then: Statement | None = None) -> list:
         self.entered.set()
         self.open.wait(timeout=30)
-        self.store.write(statements)
+        return self.store.write(statements, then)
 
 
 def test_callers_queued_behind_a_commit_share_the_next_transaction(store: GraphStore) -> None:
@@ -84,9 +84,9 @@ class Recorder:
     def __init__(self, store: GraphStore) -> None:
         self.store, self.sent = store, []
 
-    def write(self, statements: Sequence[Statement]) -> None:
+    def write(self, statements: Sequence[Statement], then: Statement | None = None) -> list:
         self.sent.append(list(statements))
-        self.store.write(statements)
+        return self.store.write(statements, then)
 
 
 def test_a_groups_inserts_go_first(store: GraphStore) -> None:
@@ -99,6 +99,44 @@ def test_a_groups_inserts_go_first(store: GraphStore) -> None:
     assert recorder.sent == [[create("R-1"), score]]
     assert store.query("MATCH (a:Application {application_id: 'R-0'}) RETURN a.score AS s") == [
         {"s": 0.5}]
+    commits.close()
+
+
+def test_each_caller_gets_the_read_back_about_its_own_inserts(store: GraphStore) -> None:
+    """The read runs once per transaction, after every insert of the group: each caller gets
+    its own rows, which see the whole group; a caller whose insert fails costs nobody theirs."""
+    store.write([create("taken")])
+    gate = Gate(store)
+    seen = ReadBack(lambda ids: ("MATCH (a:Application) WITH count(a) AS n UNWIND $ids AS id "
+                                 "RETURN id AS app, n AS seen", {"ids": ids}), key="app")
+    commits = GroupCommit(gate, read_back=seen)  # type: ignore[arg-type]
+    with ThreadPoolExecutor(5) as pool:
+        first = pool.submit(commits.write, [create("B-0")], [{"application_id": "B-0"}])
+        assert gate.entered.wait(timeout=30)
+        rest = {k: pool.submit(commits.write, [create(f"B-{k}")], [{"application_id": f"B-{k}"}])
+                for k in (1, 2, 3)}
+        nothing = pool.submit(commits.write, [create("B-4")])  # inserts nobody it names
+        while commits.queued < 4:
+            threading.Event().wait(0.01)
+        gate.open.set()
+        assert first.result(timeout=60) == [{"app": "B-0", "seen": 2}]
+        for k, future in rest.items():  # one transaction: each sees all three and B-4
+            assert future.result(timeout=60) == [{"app": f"B-{k}", "seen": 6}]
+        assert nothing.result(timeout=60) is None
+        assert commits.groups == 2
+        # a group with a failing caller is replayed one by one: the others keep their reads
+        gate.open.clear(), gate.entered.clear()
+        first = pool.submit(commits.write, [create("B-5")], [{"application_id": "B-5"}])
+        assert gate.entered.wait(timeout=30)
+        good = pool.submit(commits.write, [create("B-6")], [{"application_id": "B-6"}])
+        bad = pool.submit(commits.write, [create("taken")], [{"application_id": "taken"}])
+        while commits.queued < 2:
+            threading.Event().wait(0.01)
+        gate.open.set()
+        assert first.result(timeout=60) == [{"app": "B-5", "seen": 7}]
+        assert good.result(timeout=60)[0]["app"] == "B-6"
+        with pytest.raises(Exception, match="(?i)duplicated primary key|already exists"):
+            bad.result(timeout=60)
     commits.close()
 
 

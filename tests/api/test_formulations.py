@@ -5,9 +5,18 @@ on Neo4j — so neither can drift from the other."""
 
 from __future__ import annotations
 
-from api_helpers import load_book, planted
+from api_helpers import body, load_book, planted, portfolio
 
-from fraudrings.api.neighbourhood import identifiers, identifiers_each
+from fraudrings.api.commits import GroupCommit, ReadBack
+from fraudrings.api.models import ApplicationIn
+from fraudrings.api.neighbourhood import (
+    compact_rows,
+    identifiers,
+    identifiers_each,
+    identifiers_each_statement,
+)
+from fraudrings.api.validation import validate_application
+from fraudrings.graph.load import insert_application
 from fraudrings.graph.store import GraphStore
 
 
@@ -62,3 +71,25 @@ def test_many_at_once_portably(ladybug_store: GraphStore) -> None:
     anchors = list(planted(book, "device_farm")["application_id"])[:4]
     each = identifiers_each(ladybug_store, anchors)
     assert [view(f) for f in each] == [view(identifiers(ladybug_store, a)) for a in anchors]
+
+
+def test_identifiers_read_back_at_insert_are_those_read_after_the_commit(
+    neo4j_store: GraphStore,
+) -> None:
+    """On Neo4j the API reads a new application's own identifiers last in the transaction
+    that inserts it (``ReadBack``): what a lookup after the commit finds."""
+    book = portfolio()
+    late = planted(book, "device_farm").iloc[3:7]
+    load_book(neo4j_store, without=set(late["application_id"]))
+    commits = GroupCommit(neo4j_store, read_back=ReadBack(identifiers_each_statement, "anchor"))
+    shared = 0
+    for _, member in late.iterrows():
+        row = validate_application(ApplicationIn(**body(member)).contract_row())
+        sent: list = []
+        assert insert_application(neo4j_store, row, sent.append)  # the statements, not run
+        read = commits.write(sent[0], inserted=[row])
+        after = identifiers(neo4j_store, row["application_id"], compact=False)
+        assert read is not None and view(compact_rows(read)) == view(after)
+        shared += any(ident.members for ident in after.values())
+    assert shared == len(late)  # each shares the farm's device with the ones before it
+    commits.close()

@@ -136,6 +136,21 @@ def test_a_failing_transaction_leaves_nothing_behind(store: GraphStore) -> None:
     assert store.count("Application") == 0
 
 
+def test_a_transaction_reads_back_what_it_wrote_and_a_failing_read_undoes_it(
+    store: GraphStore,
+) -> None:
+    create = "CREATE (a:Application {application_id: $id, content_hash: 'h'})"
+    store.write([(create, {"id": "BEFORE"})])
+    count = ("MATCH (a:Application) WITH count(a) AS n UNWIND $ids AS id "
+             "RETURN id AS app, n AS seen", {"ids": ["T-1", "T-2"]})
+    rows = store.write([(create, {"id": "T-1"}), (create, {"id": "T-2"})], then=count)
+    assert rows == [{"app": "T-1", "seen": 3}, {"app": "T-2", "seen": 3}]
+    assert store.write([(create, {"id": "T-3"})]) == []  # no read: no rows
+    with pytest.raises(Exception):  # noqa: B017 - each engine raises its own error type
+        store.write([(create, {"id": "T-4"})], then=("THIS IS NOT CYPHER", {}))
+    assert store.count("Application") == 4  # T-4 rolled back with its failed read
+
+
 def test_a_later_file_links_new_applications_to_stored_identifiers(
     store: GraphStore, expected_counts: dict[str, int]
 ) -> None:

@@ -166,11 +166,7 @@ class LadybugStore(GraphStore):
         return conn
 
     def query(self, cypher: str, params: Mapping[str, Any] | None = None) -> list[dict]:
-        result = self._reader().execute(cypher, dict(params or {}))
-        names = result.get_column_names()
-        rows = [dict(zip(names, row)) for row in result.get_all()]
-        result.close()
-        return rows
+        return _rows(self._reader().execute(cypher, dict(params or {})))
 
     def query_frame(self, cypher: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         result = self._reader().execute(cypher, dict(params or {}))
@@ -178,17 +174,22 @@ class LadybugStore(GraphStore):
         result.close()
         return frame
 
-    def write(self, statements: Sequence[Statement]) -> None:
+    def write(self, statements: Sequence[Statement],
+              then: Statement | None = None) -> list[dict]:
+        rows: list[dict] = []
         with self._lock:
             self._conn.execute("BEGIN TRANSACTION")
             try:
                 for cypher, params in statements:
                     self._execute(cypher, params)
+                if then is not None:
+                    rows = _rows(self._execute(*then))
             except BaseException:
                 self._rollback()
                 raise
             self._conn.execute("COMMIT")
             self.generation += 1
+        return rows
 
     def _rollback(self) -> None:
         # LadybugDB has already rolled back when a statement inside the transaction failed
@@ -272,3 +273,11 @@ def _rel_table(frame: pd.DataFrame) -> pa.Table:
         [pa.array(frame["from"], type=pa.string()), pa.array(frame["to"], type=pa.string())],
         names=["from", "to"],
     )
+
+
+def _rows(result: Any) -> list[dict]:
+    """A query result's rows as dicts (column name -> value), the result closed."""
+    names = result.get_column_names()
+    rows = [dict(zip(names, row)) for row in result.get_all()]
+    result.close()
+    return rows

@@ -162,16 +162,19 @@ class Neo4jStore(GraphStore):
             ).single()
         return pd.DataFrame(record["rows"] if record else [], columns=keys)
 
-    def write(self, statements: Sequence[Statement]) -> None:
+    def write(self, statements: Sequence[Statement],
+              then: Statement | None = None) -> list[dict]:
         sent = batched(statements)
 
-        def work(tx: Any) -> None:
+        def work(tx: Any) -> list[dict]:
             for cypher, params in sent:
                 tx.run(cypher, dict(params)).consume()
+            return [] if then is None else [r.data() for r in tx.run(then[0], dict(then[1]))]
 
         with self._driver.session(database=self.database) as session:
-            session.execute_write(work)
+            rows = session.execute_write(work)
         self.generation += 1
+        return rows
 
     def bulk_insert(
         self, nodes: Mapping[str, pd.DataFrame], rels: Mapping[str, pd.DataFrame],
