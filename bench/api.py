@@ -13,8 +13,10 @@ oldest (bulk load), start ``fraudrings serve``'s app in a *separate process* on 
 post the newest applications, never seen before, in arrival order from this process — the
 underwriting call, each one validated, stored, looked around, assembled and answered — with 1, 8
 and 32 clients. Each level gets its own fresh arrivals (a replay would be cheaper). Reported:
-median and p99 latency as the client sees it, throughput, and errors (any non-2xx answer or
-failed request). Goals: p99 < 50 ms at 8 clients on LadybugDB, < 100 ms on Neo4j.
+median and p99 latency as the client sees it, throughput, errors (any non-2xx answer or
+failed request), and the CPU each process spent per request: the client's, the API server's
+and, on Neo4j, the database server's (from ``/proc``). Goals: p99 < 50 ms at 8 clients on
+LadybugDB, < 100 ms on Neo4j.
 
 ``--rates R …`` adds open-loop levels: Poisson arrivals at R requests/s whatever the answers
 (the way applications reach an underwriting system), latency counted from each scheduled
@@ -44,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -341,6 +344,37 @@ def _summary(latencies: list[float], errors: dict[str, int], wall: float,
             "per_s": len(ordered) / wall}
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """CPU time a process has used (Linux ``/proc``; NaN where that cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return math.nan
+
+
+def _servers(store: str, api: subprocess.Popen) -> dict[str, int | None]:
+    """The processes serving a request: the API's, and Neo4j's JVM."""
+    pids: dict[str, int | None] = {"api": api.pid}
+    if store == "neo4j":
+        from fraudrings.graph.backends.neo4j import server as neo4j_server
+
+        pids["neo4j"] = neo4j_server.status()["pid"]
+    return pids
+
+
+def _measured(pids: dict[str, int | None], level: Coroutine[Any, Any, dict[str, Any]],
+              ) -> dict[str, Any]:
+    """The summary of a level (``load`` or ``paced``), with each server's CPU per request
+    beside the client's."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    result = asyncio.run(level)
+    for name, pid in pids.items():
+        result[f"{name}_cpu_ms"] = (1000 * (cpu_seconds(pid) - before[name])
+                                    / max(1, result["requests"]))
+    return result
+
+
 def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
               seed: int, db: Path | None = None, keep: bool = False,
               rates: list[float] = (), model: str = "",
@@ -357,15 +391,16 @@ def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
         try:
             asyncio.run(load(url, key, bodies[:warmup], 1, client))  # imports, plans, caches warm
             offset = warmup
+            pids = _servers(store, server)
             for clients in levels:
-                result = asyncio.run(load(url, key, bodies[offset:offset + requests], clients,
-                                           client))
+                result = _measured(pids, load(url, key, bodies[offset:offset + requests],
+                                              clients, client))
                 offset += requests
                 rows.append({"store": label, "applications": n, "clients": clients, **result})
                 print(_row(rows[-1]), file=sys.stderr, flush=True)
             for rate in rates:
-                result = asyncio.run(paced(url, key, bodies[offset:offset + requests], rate,
-                                            client=client))
+                result = _measured(pids, paced(url, key, bodies[offset:offset + requests],
+                                               rate, client=client))
                 offset += requests
                 rows.append({"store": label, "applications": n, "clients": f"{rate:g}/s",
                              **result})
@@ -390,8 +425,8 @@ def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
 
 
 _HEADER = (f"{'store':18} {'applications':>12} {'load':>7} {'requests':>8} {'median ms':>9} "
-           f"{'p99 ms':>8} {'req/s':>7} {'client CPU ms/req':>17}  {'errors':6} "
-           "goal (p99 @ 8 clients)")
+           f"{'p99 ms':>8} {'req/s':>7} {'CPU ms/req: client':>18} {'API':>5} {'Neo4j':>5}  "
+           f"{'errors':6} goal (p99 @ 8 clients)")
 
 
 def _row(r: dict[str, Any]) -> str:
@@ -402,7 +437,12 @@ def _row(r: dict[str, Any]) -> str:
         goal = f"< {limit:.0f} ms: {'met' if r['p99_ms'] < limit else 'MISSED'}"
     return (f"{r['store']:18} {r['applications']:>12,} {r['clients']:>7} {r['requests']:>8} "
             f"{r['median_ms']:>9.1f} {r['p99_ms']:>8.1f} {r['per_s']:>7.1f} "
-            f"{r['client_cpu_ms']:>17.2f}  {errors:6} {goal}")
+            f"{r['client_cpu_ms']:>18.2f} {r.get('api_cpu_ms', math.nan):>5.2f} "
+            f"{_blank_nan(r.get('neo4j_cpu_ms', math.nan)):>5}  {errors:6} {goal}")
+
+
+def _blank_nan(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2f}"
 
 
 def main() -> None:
