@@ -22,7 +22,8 @@ applications, for all of them at once, handing each caller the rows about its ow
 on Neo4j asks what its new application is linked to straight after the insert; asked inside
 the transaction, the question costs the group one round trip instead of costing each request
 one, and the answer is what a read after the commit would have seen of its own group and of
-every transaction committed before it.
+every transaction committed before it. A group replayed one caller at a time goes without it
+(the callers get None and ask the store), so that a failing read never fails a write.
 
 Checkpoints when quiet (:class:`QuietCheckpoint`): LadybugDB folds its write-ahead log into the
 database file inside whichever commit crosses 16 MiB of log — at a million applications a
@@ -204,12 +205,14 @@ class GroupCommit:
         try:
             self._transaction(group)
         except Exception as exc:
-            if len(group) == 1:
+            if len(group) == 1 and not (self.read_back and group[0].rows):
                 group[0].error = exc
-            else:  # the store rolled the group back: replay it one caller at a time
+            else:  # the store rolled the group back: replay it one caller at a time,
+                # without the read-back, which is only a saving: should the read itself be what
+                # failed, the writes still commit and the callers ask the store afterwards
                 for pending in group:
                     try:
-                        self._transaction([pending])
+                        self._transaction([pending], read_back=False)
                     except Exception as own:
                         pending.error = own
         except BaseException as exc:  # interrupted: nobody may believe their write committed
@@ -223,7 +226,7 @@ class GroupCommit:
                               type(pending.error).__name__)
                 pending.done.set()
 
-    def _transaction(self, group: list[_Pending]) -> None:
+    def _transaction(self, group: list[_Pending], read_back: bool = True) -> None:
         # the inserts first, together: a request writes about its application only once the
         # insert has committed, so nothing else in a group refers to what its inserts create
         # and moving them ahead changes nothing, while a store that sends a run of one text as
@@ -233,7 +236,8 @@ class GroupCommit:
         if not statements:
             return  # flush markers only
         inserted = [str(row[_KEY]) for pending in ordered for row in pending.rows]
-        then = self.read_back.query(inserted) if self.read_back and inserted else None
+        then = (self.read_back.query(inserted)
+                if self.read_back and read_back and inserted else None)
         if self.links is None:
             read = self.store.write(statements, then)
         else:  # the index learns the inserted links before anyone is answered

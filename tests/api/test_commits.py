@@ -104,7 +104,7 @@ def test_a_groups_inserts_go_first(store: GraphStore) -> None:
 
 def test_each_caller_gets_the_read_back_about_its_own_inserts(store: GraphStore) -> None:
     """The read runs once per transaction, after every insert of the group: each caller gets
-    its own rows, which see the whole group; a caller whose insert fails costs nobody theirs."""
+    its own rows, which see the whole group; a group replayed one by one goes without it."""
     store.write([create("taken")])
     gate = Gate(store)
     seen = ReadBack(lambda ids: ("MATCH (a:Application) WITH count(a) AS n UNWIND $ids AS id "
@@ -124,7 +124,8 @@ def test_each_caller_gets_the_read_back_about_its_own_inserts(store: GraphStore)
             assert future.result(timeout=60) == [{"app": f"B-{k}", "seen": 6}]
         assert nothing.result(timeout=60) is None
         assert commits.groups == 2
-        # a group with a failing caller is replayed one by one: the others keep their reads
+        # a group with a failing caller is replayed one by one, without the read: the others
+        # commit, and will ask the store themselves
         gate.open.clear(), gate.entered.clear()
         first = pool.submit(commits.write, [create("B-5")], [{"application_id": "B-5"}])
         assert gate.entered.wait(timeout=30)
@@ -134,9 +135,18 @@ def test_each_caller_gets_the_read_back_about_its_own_inserts(store: GraphStore)
             threading.Event().wait(0.01)
         gate.open.set()
         assert first.result(timeout=60) == [{"app": "B-5", "seen": 7}]
-        assert good.result(timeout=60)[0]["app"] == "B-6"
+        assert good.result(timeout=60) is None
         with pytest.raises(Exception, match="(?i)duplicated primary key|already exists"):
             bad.result(timeout=60)
+    assert {"B-5", "B-6"} <= stored(store)
+    commits.close()
+
+
+def test_a_failing_read_back_fails_no_write(store: GraphStore) -> None:
+    broken = ReadBack(lambda ids: ("THIS IS NOT CYPHER", {"ids": ids}), key="app")
+    commits = GroupCommit(store, read_back=broken)
+    assert commits.write([create("X-1")], [{"application_id": "X-1"}]) is None
+    assert stored(store) == {"X-1"}
     commits.close()
 
 
