@@ -10,6 +10,8 @@ from api_helpers import body, load_book, planted, portfolio
 from fraudrings.api.commits import GroupCommit, ReadBack
 from fraudrings.api.models import ApplicationIn
 from fraudrings.api.neighbourhood import (
+    anchors_and_properties,
+    anchors_then_properties,
     compact_rows,
     identifiers,
     identifiers_each,
@@ -93,3 +95,26 @@ def test_identifiers_read_back_at_insert_are_those_read_after_the_commit(
         shared += any(ident.members for ident in after.values())
     assert shared == len(late)  # each shares the farm's device with the ones before it
     commits.close()
+
+
+def test_anchors_and_properties_in_one_statement_as_in_two(neo4j_store: GraphStore) -> None:
+    """On Neo4j a request with neighbours gets its anchors' identifiers and everyone's
+    properties in one statement: what the two steps (the portable path) give."""
+    book = load_book(neo4j_store)
+    sample = list(book.applications["application_id"].iloc[::300])
+    for typology in ("device_farm", "contact_clique", "synthetic_identity"):
+        sample += list(planted(book, typology)["application_id"])
+    checked = 0
+    for app_id in sample:
+        known = {k: v for k, v in identifiers(neo4j_store, app_id).items() if v.members}
+        anchors = sorted(set().union(*(v.applications for v in known.values())) - {app_id})
+        reached = {app_id}.union(*(v.applications for v in known.values()))
+        two = anchors_then_properties(neo4j_store, anchors, frozenset(known), reached)
+        one = anchors_and_properties(neo4j_store, anchors, frozenset(known), reached)
+        assert [view(f) for f in one[0]] == [view(f) for f in two[0]], app_id
+        assert one[1] == two[1], app_id
+        checked += bool(anchors)
+    assert checked >= 10
+    # no anchors at all: the properties of what is reached
+    assert anchors_and_properties(neo4j_store, [], frozenset(), {sample[0]})[1] == (
+        anchors_then_properties(neo4j_store, [], frozenset(), {sample[0]})[1])
