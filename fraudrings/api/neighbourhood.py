@@ -15,7 +15,8 @@ one relationship type per branch, so the fetch is a few such queries:
    ends here, after one query;
 3. the same two for each hop-1 neighbour (the nearest first, at most ``MAX_ANCHORS``; on
    Neo4j one statement for all of them, :func:`identifiers_each`);
-4. the properties of everyone reached (a primary-key ``UNWIND``, no relationship: fast).
+4. the properties of everyone reached (a primary-key ``UNWIND``, no relationship: fast). On
+   Neo4j 3 and 4 are one statement (:func:`anchors_and_properties`).
 
 Only relationships that ring assembly weighs are followed (``AssemblyParams.base`` plus the
 applicant key that joins an identity's applications); merchants and agents only label a ring,
@@ -289,9 +290,10 @@ def identifiers_each(store: GraphStore, application_ids: Sequence[str],
                      skip: Iterable[tuple[str, str]] = (),
                      compact: bool | None = None) -> list[dict[tuple[str, str], Identifier]]:
     """:func:`identifiers` of each application, in order. The compact formulation asks for all
-    of them in one statement (:data:`COMPACT_IDENTIFIERS_EACH`): on Neo4j a request's anchors
-    cost one round trip instead of one each (3.1 anchors on average at 100k: 5.1–5.6 against
-    2.2–2.5 ms of the API's CPU, 2.7–3.3 against 1.6–1.7 ms of the server's)."""
+    of them in one statement (:data:`COMPACT_IDENTIFIERS_EACH`): a request's anchors cost Neo4j
+    one round trip instead of one each (3.1 anchors on average at 100k: 5.1–5.6 against
+    2.2–2.5 ms of the API's CPU, 2.7–3.3 against 1.6–1.7 ms of the server's). The API asks
+    :func:`anchors_and_properties`, the same with the properties in the statement too."""
     if compact is None:
         compact = not store.traits.cheap_planning
     if not compact:
