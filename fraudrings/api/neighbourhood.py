@@ -13,8 +13,7 @@ one relationship type per branch, so the fetch is a few such queries:
 2. the members of the identifiers that are shared and no hub — one query. Most applications
    share nothing below the hub cut: then they are their whole neighbourhood and the fetch
    ends here, after one query;
-3. the same two for each hop-1 neighbour (the nearest first, at most ``MAX_ANCHORS``; on
-   Neo4j one statement for all of them, :func:`identifiers_each`);
+3. the same two for each hop-1 neighbour (the nearest first, at most ``MAX_ANCHORS``);
 4. the properties of everyone reached (a primary-key ``UNWIND``, no relationship: fast). On
    Neo4j 3 and 4 are one statement (:func:`anchors_and_properties`).
 
@@ -239,18 +238,14 @@ def compact_identifiers_query(anchor: str = "$id") -> str:
 
 
 COMPACT_IDENTIFIERS = compact_identifiers_query()
-#: The same for each of ``$ids`` in one round trip: a request's hop-1 anchors (up to 16) cost
-#: one statement instead of one each.
-COMPACT_IDENTIFIERS_EACH = (
-    "UNWIND $ids AS anchor CALL (anchor) { " + compact_identifiers_query("anchor")
-    + " } RETURN anchor, label, value, degree, members")
-
-
-#: :data:`COMPACT_IDENTIFIERS_EACH` for ``$ids``, then the properties of ``$reached`` and of
-#: every member of the identifiers found, in one statement: one row, ``found`` and ``rows``.
+#: The compact text for each of ``$ids`` (``anchor``), to be followed by a RETURN.
+_EACH = "UNWIND $ids AS anchor CALL (anchor) { " + compact_identifiers_query("anchor") + " }"
+#: The same for each of ``$ids`` in one round trip (the read-back of a group's inserts).
+COMPACT_IDENTIFIERS_EACH = _EACH + " RETURN anchor, label, value, degree, members"
+#: :data:`COMPACT_IDENTIFIERS_EACH`, then the properties of ``$reached`` and of every member of
+#: the identifiers found, in one statement: one row, ``found`` and ``rows``.
 ANCHORS_AND_PROPERTIES = (
-    "CALL () { UNWIND $ids AS anchor CALL (anchor) { " + compact_identifiers_query("anchor")
-    + " } RETURN collect([anchor, label, value, degree, members]) AS found } "
+    f"CALL () {{ {_EACH} RETURN collect([anchor, label, value, degree, members]) AS found }} "
     "UNWIND reduce(acc = $reached, f IN found | acc + [m IN f[4] | m[1]]) AS i "
     "WITH found, collect(DISTINCT i) AS everyone UNWIND everyone AS i "
     f"MATCH (a:{_APP} {{{_KEY}: i}}) RETURN found, collect(a {{"
@@ -284,25 +279,6 @@ def compact_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Ide
     for row in rows:
         _add_compact(found, row)
     return found
-
-
-def identifiers_each(store: GraphStore, application_ids: Sequence[str],
-                     skip: Iterable[tuple[str, str]] = (),
-                     compact: bool | None = None) -> list[dict[tuple[str, str], Identifier]]:
-    """:func:`identifiers` of each application, in order. The compact formulation asks for all
-    of them in one statement (:data:`COMPACT_IDENTIFIERS_EACH`): a request's anchors cost Neo4j
-    one round trip instead of one each (3.1 anchors on average at 100k: 5.1–5.6 against
-    2.2–2.5 ms of the API's CPU, 2.7–3.3 against 1.6–1.7 ms of the server's). The API asks
-    :func:`anchors_and_properties`, the same with the properties in the statement too."""
-    if compact is None:
-        compact = not store.traits.cheap_planning
-    if not compact:
-        return [identifiers(store, app, skip, compact=False) for app in application_ids]
-    rows: dict[str, list[dict]] = {app: [] for app in application_ids}
-    if rows:
-        for row in store.query(*identifiers_each_statement(list(rows), skip)):
-            rows[row["anchor"]].append(row)
-    return [compact_rows(rows[app]) for app in application_ids]
 
 
 def fetch(store: GraphStore, application_id: str,
@@ -358,7 +334,7 @@ def anchors_then_properties(store: GraphStore, anchors: Sequence[str],
     """The anchors' identifiers (skipping the known ones), then the properties of ``reached``
     and of every member of the anchors' new identifiers: two steps."""
     found_each = ([indexed_identifiers(index, app, skip) for app in anchors] if index is not None
-                  else identifiers_each(store, anchors, skip))
+                  else [identifiers(store, app, skip) for app in anchors])
     everyone = set(reached)
     for found in found_each:
         for ident in found.values():
@@ -369,8 +345,10 @@ def anchors_then_properties(store: GraphStore, anchors: Sequence[str],
 def anchors_and_properties(store: GraphStore, anchors: Sequence[str],
                            skip: frozenset[tuple[str, str]], reached: set[str],
                            ) -> tuple[list[Found], list[dict[str, Any]]]:
-    """:func:`anchors_then_properties` in one statement (:data:`ANCHORS_AND_PROPERTIES`):
-    a request with neighbours costs Neo4j one round trip here instead of two."""
+    """:func:`anchors_then_properties` in one statement (:data:`ANCHORS_AND_PROPERTIES`): a
+    request with neighbours costs Neo4j one round trip here instead of one per anchor and one
+    for the properties (3.1 anchors on average at 100k; the anchors alone in one statement took
+    2.2–2.5 ms of the API's CPU against 5.1–5.6, 1.6–1.7 ms of Neo4j's against 2.7–3.3)."""
     result = store.query(ANCHORS_AND_PROPERTIES, {
         "ids": list(anchors), "cap": HUB_CAP, "skip": [list(key) for key in skip],
         "reached": sorted(reached)})

@@ -14,7 +14,6 @@ from fraudrings.api.neighbourhood import (
     anchors_then_properties,
     compact_rows,
     identifiers,
-    identifiers_each,
     identifiers_each_statement,
 )
 from fraudrings.api.validation import validate_application
@@ -48,9 +47,18 @@ def test_compact_and_portable_texts_find_the_same_on_neo4j(neo4j_store: GraphSto
     assert shared >= 10  # the comparison covered members, not only degrees
 
 
+def each(store: GraphStore, anchors: list[str], skip: frozenset) -> list[dict]:
+    """:data:`COMPACT_IDENTIFIERS_EACH` run for ``anchors``: each one's identifiers, in order."""
+    rows: dict[str, list] = {app: [] for app in anchors}
+    for row in store.query(*identifiers_each_statement(anchors, skip)):
+        rows[row["anchor"]].append(row)
+    return [compact_rows(rows[app]) for app in anchors]
+
+
 def test_one_statement_for_many_finds_what_one_each_finds(neo4j_store: GraphStore) -> None:
-    """A request's hop-1 anchors go to Neo4j in one statement (``identifiers_each``): each
-    application gets what its own lookup gets, with and without identifiers to skip."""
+    """Several applications in one statement (the read-back of a group's inserts, and the
+    anchors of a request): each gets what its own lookup gets, with and without identifiers
+    to skip."""
     book = load_book(neo4j_store)
     anchors = list(planted(book, "device_farm")["application_id"])
     anchors += list(planted(book, "contact_clique")["application_id"])
@@ -59,20 +67,21 @@ def test_one_statement_for_many_finds_what_one_each_finds(neo4j_store: GraphStor
     shared = {key for key, ident in own.items() if ident.members}
     assert shared  # a planted ring member shares identifiers below the hub cut
     for skip in (frozenset(), frozenset(shared)):
-        each = identifiers_each(neo4j_store, anchors, skip, compact=True)
-        assert len(each) == len(anchors)
-        for app_id, found in zip(anchors, each, strict=True):
+        found_each = each(neo4j_store, anchors, skip)
+        assert len(found_each) == len(anchors)
+        for app_id, found in zip(anchors, found_each, strict=True):
             assert view(found) == view(identifiers(neo4j_store, app_id, skip, compact=False))
-        assert sum(bool(ident.members) for found in each for ident in found.values()) >= 5
-    assert identifiers_each(neo4j_store, [], compact=True) == []
+        assert sum(bool(ident.members) for found in found_each for ident in found.values()) >= 5
+    assert neo4j_store.query(*identifiers_each_statement([])) == []
 
 
 def test_many_at_once_portably(ladybug_store: GraphStore) -> None:
-    """On LadybugDB ``identifiers_each`` is the per-application lookup, in order."""
+    """On LadybugDB the anchors are the per-application lookup, in order."""
     book = load_book(ladybug_store)
     anchors = list(planted(book, "device_farm")["application_id"])[:4]
-    each = identifiers_each(ladybug_store, anchors)
-    assert [view(f) for f in each] == [view(identifiers(ladybug_store, a)) for a in anchors]
+    found_each, _ = anchors_then_properties(ladybug_store, anchors, frozenset(), set(anchors))
+    assert [view(f) for f in found_each] == [
+        view(identifiers(ladybug_store, a)) for a in anchors]
 
 
 def test_identifiers_read_back_at_insert_are_those_read_after_the_commit(
