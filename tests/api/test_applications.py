@@ -3,12 +3,18 @@ their members arrive, joining a swept ring, reads, and Cypher-looking data kept 
 
 from __future__ import annotations
 
+import gc
 import time
+from pathlib import Path
 
-from api_helpers import Live, body, load_book, planted, portfolio
+from api_helpers import Live, body, load_book, planted, portfolio, serve
 
+from fraudrings.api import auth
+from fraudrings.api.app import create_app
+from fraudrings.api.gnn import GnnScorer
 from fraudrings.graph.export import export_graph
 from fraudrings.graph.rings import assemble_rings
+from fraudrings.graph.store import GraphStore
 from fraudrings.sweep.writeback import write_back
 
 
@@ -144,3 +150,18 @@ def test_cypher_looking_strings_are_stored_verbatim(live: Live) -> None:
     values = {i["kind"]: i["value"] for i in stored["identifiers"]}
     assert values["Address"] == nasty["address"] and values["Device"] == nasty["device_id"]
     assert live.store.count("Application") == 2 and live.store.count("Ring") == 0
+
+
+def test_the_heap_at_start_is_out_of_the_collectors_view_while_serving(
+        store: GraphStore, tmp_path: Path) -> None:
+    # a full collection over it holds the GIL for 60-100 ms, stalling every request in flight
+    keys_file = tmp_path / "api-keys"
+    auth.add_key(keys_file, "k", "write")
+    app = create_app(store, keys=auth.KeyStore(keys_file), gnn=GnnScorer(enabled=False))
+    assert gc.get_freeze_count() == 0
+    url, stop = serve(app)
+    try:
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        stop()
+    assert gc.get_freeze_count() == 0  # collectable again once the server stops
