@@ -259,13 +259,6 @@ def _compact_identifiers(store: GraphStore, application_id: str,
         "id": application_id, "cap": HUB_CAP, "skip": [list(key) for key in skip]}))
 
 
-def _add_compact(found: dict[tuple[str, str], Identifier], row: Mapping[str, Any]) -> None:
-    ident = found[(row["label"], row["value"])] = Identifier(
-        row["label"], row["value"], int(row["degree"]))
-    for rel, app in row["members"]:
-        ident.members.setdefault(rel, set()).add(app)
-
-
 def identifiers_each_statement(application_ids: Sequence[str],
                                skip: Iterable[tuple[str, str]] = ()) -> Statement:
     """:data:`COMPACT_IDENTIFIERS_EACH` with its parameters; rows name their ``anchor``."""
@@ -277,7 +270,10 @@ def compact_rows(rows: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Ide
     """The identifiers in rows of the compact texts (of one application)."""
     found: dict[tuple[str, str], Identifier] = {}
     for row in rows:
-        _add_compact(found, row)
+        ident = found[(row["label"], row["value"])] = Identifier(
+            row["label"], row["value"], int(row["degree"]))
+        for rel, app in row["members"]:
+            ident.members.setdefault(rel, set()).add(app)
     return found
 
 
@@ -313,7 +309,7 @@ def fetch(store: GraphStore, application_id: str,
     skip = frozenset(known)
     anchors = hop1[:MAX_ANCHORS]
     reached = {application_id}.union(*(ident.applications for ident in known.values()))
-    if index is None and not store.traits.cheap_planning:  # one round trip for both (Neo4j)
+    if index is None and store.traits.round_trips:  # one round trip for both (Neo4j)
         found_each, rows = anchors_and_properties(store, anchors, skip, reached)
     else:
         found_each, rows = anchors_then_properties(store, anchors, skip, reached, index)

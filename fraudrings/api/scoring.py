@@ -103,7 +103,7 @@ class Assessor:
         # without the links in memory, a server store (Neo4j) reads each new application's
         # identifiers in the transaction that inserts it: a round trip per group, not per request
         read_back = (ReadBack(identifiers_each_statement, "anchor")
-                     if self.links is None and not store.traits.cheap_planning else None)
+                     if self.links is None and store.traits.round_trips else None)
         self.commits = GroupCommit(store, links=self.links, quiet=quiet, read_back=read_back)
 
     # -- POST /v1/applications ------------------------------------------------------------
