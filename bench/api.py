@@ -54,6 +54,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -173,16 +174,24 @@ def prepared_ladybug(db: Path, n: int, arrivals: int, seed: int,
 
 
 def _kept_neo4j(n: int, arrivals: int, seed: int, sweep: bool = True) -> list[dict[str, Any]]:
-    """The book in Neo4j, loaded only if the marker of this N, seed and sweep is missing; the
-    pool's arrivals the server does not hold yet (earlier runs posted some)."""
+    """The book in Neo4j, loaded unless one of this N, seed and sweep is kept there that was
+    generated with at least ``arrivals``; its arrivals the server does not hold yet (earlier
+    runs posted some)."""
     from fraudrings.graph.store import open_store
 
-    # the generated count is in the marker: a book generated with more arrivals is another book
-    count = max(arrivals, POOL)
-    marker = f"bench-api-{n}-{seed}-{count}" + ("-swept" if sweep else "")
-    book, bodies = generate(n, count, seed)
+    # the generated count is in the marker: a book generated with more arrivals is another
+    # book; a kept book generated with at least as many as this run needs is reused as it is
+    prefix, suffix = f"bench-api-{n}-{seed}-", "-swept" if sweep else ""
     with open_store("neo4j") as db:
-        if not db.query("MATCH (l:Load {load_id: $id}) RETURN l.rows AS rows", {"id": marker}):
+        kept = [int(found.group(1)) for row in db.query(
+            "MATCH (l:Load) WHERE l.load_id STARTS WITH $prefix RETURN l.load_id AS id",
+            {"prefix": prefix})
+            if (found := re.fullmatch(re.escape(prefix) + r"(\d+)" + re.escape(suffix),
+                                      row["id"]))]
+        count = kept[0] if kept and kept[0] >= arrivals else max(arrivals, POOL)
+        marker = f"{prefix}{count}{suffix}"
+        book, bodies = generate(n, count, seed)
+        if count not in kept:
             print(f"neo4j: loading the book ({marker})", file=sys.stderr, flush=True)
             db.clear()
             _load(db, book, sweep)
