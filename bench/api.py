@@ -382,11 +382,16 @@ def _summary(latencies: list[float], errors: dict[str, int], wall: float,
             "per_s": len(ordered) / wall}
 
 
+def _stat_seconds(stat: Path) -> float:
+    """User plus system CPU seconds from a ``/proc`` ``stat`` file (of a process or a thread)."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int | None) -> float:
     """CPU time a process has used (Linux ``/proc``; NaN where that cannot be read)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _stat_seconds(Path(f"/proc/{pid}/stat"))
     except (OSError, ValueError, IndexError):
         return math.nan
 
@@ -398,16 +403,14 @@ def jit_seconds(pid: int | None) -> float:
         tasks = list(Path(f"/proc/{pid}/task").iterdir())
     except OSError:
         return math.nan
-    ticks, found = 0, False
+    seconds, found = 0.0, False
     for task in tasks:
         try:
-            if "CompilerThre" not in (task / "comm").read_text():
-                continue
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            if "CompilerThre" in (task / "comm").read_text():
+                seconds, found = seconds + _stat_seconds(task / "stat"), True
         except OSError:
             continue  # a thread that ended in between
-        ticks, found = ticks + int(fields[11]) + int(fields[12]), True
-    return ticks / os.sysconf("SC_CLK_TCK") if found else math.nan
+    return seconds if found else math.nan
 
 
 Meters = dict[str, Callable[[], float]]
@@ -445,27 +448,24 @@ def warm_up(url: str, key: str, bodies: list[dict[str, Any]], minimum: int, clie
     all of it, with ``settled`` (the last round's compiler ms per request; NaN if unmetered)."""
     settling = settle_jit_ms > 0 and "jit" in meters
     latencies: list[float] = []
-    errors: dict[str, int] = {}
-    before = {name: meter() for name, meter in meters.items()}
-    wall = cpu = 0.0
-    posted, settled = 0, math.nan
+    rounds: list[dict[str, Any]] = []
+    posted = 0
     while posted < min(minimum, len(bodies)) or (
-            settling and posted < len(bodies) and not settled < settle_jit_ms):
+            settling and posted < len(bodies) and not rounds[-1]["jit_cpu_ms"] < settle_jit_ms):
         size = minimum - posted if posted < minimum else SETTLE_ROUND
-        jit = meters["jit"]() if settling else math.nan
-        part = asyncio.run(load(url, key, bodies[posted:posted + size], clients, client,
-                                latencies))
+        rounds.append(_measured(meters, load(url, key, bodies[posted:posted + size], clients,
+                                             client, latencies)))
+        posted += rounds[-1]["requests"]
+    errors: dict[str, int] = {}
+    for part in rounds:
         for label, count in part["errors"].items():
             errors[label] = errors.get(label, 0) + count
-        wall += part["requests"] / part["per_s"]
-        cpu += part["client_cpu_ms"] * part["requests"] / 1000
-        posted += part["requests"]
-        if settling:
-            settled = 1000 * (meters["jit"]() - jit) / max(1, part["requests"])
-    result = _summary(latencies, errors, wall, cpu)
-    for name, meter in meters.items():
-        result[f"{name}_cpu_ms"] = 1000 * (meter() - before[name]) / max(1, posted)
-    return {**result, "settled": settled}
+    result = _summary(latencies, errors, sum(r["requests"] / r["per_s"] for r in rounds),
+                      sum(r["client_cpu_ms"] * r["requests"] / 1000 for r in rounds))
+    for name in meters:  # per-round CPU per request, back to the whole warm-up's
+        result[f"{name}_cpu_ms"] = sum(r[f"{name}_cpu_ms"] * r["requests"]
+                                       for r in rounds) / max(1, posted)
+    return {**result, "settled": rounds[-1]["jit_cpu_ms"] if settling and rounds else math.nan}
 
 
 def run_store(store: str, n: int, levels: list[int], requests: int, warmup: int,
