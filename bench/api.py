@@ -17,7 +17,10 @@ and 32 clients. Each level gets its own fresh arrivals (a replay would be cheape
 median and p99 latency as the client sees it, throughput, errors (any non-2xx answer or failed
 request), and the CPU each process spent per request: the client's, the API server's and, on
 Neo4j, the database server's and the part of that its JIT compiler took (from ``/proc``).
-Goals: p99 < 50 ms at 8 clients on LadybugDB, < 100 ms on Neo4j.
+Goals: p99 < 50 ms at 8 clients on LadybugDB, < 100 ms on Neo4j. Below the table, where the
+time went: each answer's ``Server-Timing`` steps (queued for a thread, the insert, queued for
+the group commit, the transaction, the neighbourhood, the ring, ...) averaged over the middle
+10% of requests by latency and over the slowest 1%, so a tail can be laid at one step's door.
 
 ``--rates R …`` adds open-loop levels: Poisson arrivals at R requests/s whatever the answers
 (the way applications reach an underwriting system), latency counted from each scheduled
@@ -64,6 +67,8 @@ import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
+
+from fraudrings.api import timing
 
 ROOT = Path(__file__).resolve().parent.parent
 GOALS_MS = {"ladybug": 50.0, "neo4j": 100.0}
@@ -299,8 +304,9 @@ class _Client:
         else:
             await self.http.close()
 
-    async def post(self, body: dict[str, Any]) -> tuple[bool, str]:
-        """(answered 2xx, label): the status code, or the exception's name."""
+    async def post(self, body: dict[str, Any]) -> tuple[bool, str, dict[str, float]]:
+        """(answered 2xx, label, steps): the status code or the exception's name, and the
+        server's ``Server-Timing`` in ms per step (empty without an answer)."""
         try:
             if self.kind == "httpx":
                 answer = await self.http.post("/v1/applications", json=body)
@@ -310,31 +316,36 @@ class _Client:
                     await answer.read()
                     status = answer.status
         except self.errors as exc:
-            return False, type(exc).__name__
-        return status in (200, 201), str(status)
+            return False, type(exc).__name__, {}
+        return (status in (200, 201), str(status),
+                timing.parse(answer.headers.get(timing.HEADER)))
+
+
+#: A request as the client saw it: its latency in seconds, and the server's ms per step.
+Answer = tuple[float, dict[str, float]]
 
 
 async def load(url: str, key: str, bodies: list[dict[str, Any]], clients: int,
-               client: str = "aiohttp", latencies: list[float] | None = None) -> dict[str, Any]:
+               client: str = "aiohttp", answers: list[Answer] | None = None) -> dict[str, Any]:
     """Post every body, ``clients`` at a time; latency per request as the client sees it
-    (``latencies``: a list the seconds of each request are appended to)."""
+    (``answers``: a list each request's :data:`Answer` is appended to)."""
     queue = iter(bodies)
-    latencies = [] if latencies is None else latencies
+    answers = [] if answers is None else answers
     errors: dict[str, int] = {}
     async with _Client(client, url, key, clients) as http:
 
         async def worker() -> None:
             for body in queue:
                 started = time.perf_counter()
-                ok, label = await http.post(body)
-                latencies.append(time.perf_counter() - started)
+                ok, label, steps = await http.post(body)
+                answers.append((time.perf_counter() - started, steps))
                 if not ok:
                     errors[label] = errors.get(label, 0) + 1
 
-        started, cpu, before = time.perf_counter(), time.process_time(), len(latencies)
+        started, cpu, before = time.perf_counter(), time.process_time(), len(answers)
         await asyncio.gather(*(worker() for _ in range(clients)))
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return _summary(latencies[before:], errors, wall, cpu)
+    return _summary(answers[before:], errors, wall, cpu)
 
 
 async def paced(url: str, key: str, bodies: list[dict[str, Any]], rate: float,
@@ -345,14 +356,14 @@ async def paced(url: str, key: str, bodies: list[dict[str, Any]], rate: float,
     import random
 
     gaps = random.Random(seed)
-    latencies: list[float] = []
+    answers: list[Answer] = []
     errors: dict[str, int] = {}
     async with _Client(client, url, key, 256) as http:
 
         async def one(body: dict[str, Any], due: float) -> None:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
-            ok, label = await http.post(body)
-            latencies.append(time.perf_counter() - due)
+            ok, label, steps = await http.post(body)
+            answers.append((time.perf_counter() - due, steps))
             if not ok:
                 errors[label] = errors.get(label, 0) + 1
 
@@ -364,7 +375,7 @@ async def paced(url: str, key: str, bodies: list[dict[str, Any]], rate: float,
             tasks.append(asyncio.create_task(one(body, due)))
         await asyncio.gather(*tasks)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return _summary(latencies, errors, wall, cpu)
+    return _summary(answers, errors, wall, cpu)
 
 
 def quantile_ms(ordered: list[float], q: float) -> float:
@@ -372,14 +383,34 @@ def quantile_ms(ordered: list[float], q: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def _summary(latencies: list[float], errors: dict[str, int], wall: float,
+def _summary(answers: list[Answer], errors: dict[str, int], wall: float,
              cpu: float) -> dict[str, Any]:
-    ordered = sorted(latencies)
+    ordered = sorted(seconds for seconds, _ in answers)
+    p99 = quantile_ms(ordered, 0.99)
+    by_latency = sorted(answers, key=lambda a: a[0])
+    middle = by_latency[int(0.45 * len(by_latency)):max(1, int(0.55 * len(by_latency)))]
     return {"requests": len(ordered), "errors": errors,
             "client_cpu_ms": 1000 * cpu / max(1, len(ordered)),
             "median_ms": 1000 * ordered[len(ordered) // 2],
-            "p99_ms": quantile_ms(ordered, 0.99),
-            "per_s": len(ordered) / wall}
+            "p99_ms": p99,
+            "per_s": len(ordered) / wall,
+            # where the time went: the typical request and the slowest 1%
+            "steps_middle": mean_steps(middle),
+            "steps_slowest": mean_steps([a for a in answers if 1000 * a[0] >= p99])}
+
+
+def mean_steps(answers: list[Answer]) -> dict[str, float]:
+    """The mean ms of each ``Server-Timing`` step over ``answers``, and ``outside``: what the
+    client waited beyond the server's ``total`` (HTTP, the event loop, the network)."""
+    timed = [(seconds, steps) for seconds, steps in answers if "total" in steps]
+    if not timed:
+        return {}
+    sums: dict[str, float] = {}
+    for seconds, steps in timed:
+        for name, ms in steps.items():
+            sums[name] = sums.get(name, 0.0) + ms
+        sums["outside"] = sums.get("outside", 0.0) + max(0.0, 1000 * seconds - steps["total"])
+    return {name: total / len(timed) for name, total in sums.items()}
 
 
 def _stat_seconds(stat: Path) -> float:
@@ -447,20 +478,20 @@ def warm_up(url: str, key: str, bodies: list[dict[str, Any]], minimum: int, clie
     takes less than ``settle_jit_ms`` of CPU per request or the bodies run out; one summary of
     all of it, with ``settled`` (the last round's compiler ms per request; NaN if unmetered)."""
     settling = settle_jit_ms > 0 and "jit" in meters
-    latencies: list[float] = []
+    answers: list[Answer] = []
     rounds: list[dict[str, Any]] = []
     posted = 0
     while posted < min(minimum, len(bodies)) or (
             settling and posted < len(bodies) and not rounds[-1]["jit_cpu_ms"] < settle_jit_ms):
         size = minimum - posted if posted < minimum else SETTLE_ROUND
         rounds.append(_measured(meters, load(url, key, bodies[posted:posted + size], clients,
-                                             client, latencies)))
+                                             client, answers)))
         posted += rounds[-1]["requests"]
     errors: dict[str, int] = {}
     for part in rounds:
         for label, count in part["errors"].items():
             errors[label] = errors.get(label, 0) + count
-    result = _summary(latencies, errors, sum(r["requests"] / r["per_s"] for r in rounds),
+    result = _summary(answers, errors, sum(r["requests"] / r["per_s"] for r in rounds),
                       sum(r["client_cpu_ms"] * r["requests"] / 1000 for r in rounds))
     for name in meters:  # per-round CPU per request, back to the whole warm-up's
         result[f"{name}_cpu_ms"] = sum(r[f"{name}_cpu_ms"] * r["requests"]
@@ -553,6 +584,21 @@ def _row(r: dict[str, Any]) -> str:
             f"{_blank_nan(r.get('jit_cpu_ms', math.nan)):>5}  {errors:6} {goal}")
 
 
+_STEPS = ("queue", "validate", "store", "commit-wait", "commit", "gnn", "neighbourhood",
+          "ring", "evidence", "outside")
+_SHORT = {"validate": "valid", "commit-wait": "c-wait", "neighbourhood": "nbhood",
+          "evidence": "evid"}
+_STEPS_HEADER = (f"{'store':18} {'load':>7} {'requests':>8} " +
+                 " ".join(f"{_SHORT.get(name, name):>7}" for name in _STEPS))
+
+
+def _steps_row(r: dict[str, Any], which: str) -> str:
+    steps = r.get(f"steps_{which}") or {}
+    return (f"{r['store']:18} {r['clients']:>7} {which:>8} " +
+            " ".join(f"{steps[name]:>7.1f}" if name in steps else f"{'-':>7}"
+                     for name in _STEPS))
+
+
 def _blank_nan(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2f}"
 
@@ -616,6 +662,13 @@ def main() -> None:
     print(_HEADER)
     for r in rows:
         print(_row(r))
+    print("\nWhere the time went (ms, from each answer's Server-Timing): the mean of the middle "
+          "10% of requests by latency, then of the slowest 1%; 'outside' is what the client "
+          "waited beyond the server's total (HTTP, event loop, network)")
+    print(_STEPS_HEADER)
+    for r in rows:
+        print(_steps_row(r, "middle"))
+        print(_steps_row(r, "slowest"))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@ joins or forms, the evidence and a recommendation (``fraudrings serve``).
 Modules: :mod:`.app` (the FastAPI factory and routes), :mod:`.auth` (API keys),
 :mod:`.models` (bodies, i.e. the OpenAPI description), :mod:`.scoring` (the per-application
 path), :mod:`.neighbourhood` (the fast local graph fetch), :mod:`.ringstore` (rings read and
-written), :mod:`.gnn` (the optional model), :mod:`.cli` (``serve`` and ``keys``).
+written), :mod:`.gnn` (the optional model), :mod:`.commits` (group commit), :mod:`.timing`
+(the ``Server-Timing`` header), :mod:`.cli` (``serve`` and ``keys``).
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ from fraudrings.graph import schema
 from fraudrings.graph.store import GraphStore, Statement
 
 if TYPE_CHECKING:
+    from fraudrings.api.timing import Phases
     from fraudrings.graph.linkindex import LinkIndex
 
 log = logging.getLogger("fraudrings.api")
@@ -82,6 +83,8 @@ class _Pending:
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
     read: list[dict] | None = None  # the read-back rows about its applications
+    queued_at: float = field(default_factory=time.perf_counter)
+    began: float | None = None  # when the transaction holding it began
 
 
 class GroupCommit:
@@ -108,13 +111,21 @@ class GroupCommit:
         self._deferred = 0  # deferred writes not committed yet
 
     def write(self, statements: Sequence[Statement],
-              inserted: Sequence[Mapping[str, Any]] = ()) -> list[dict] | None:
+              inserted: Sequence[Mapping[str, Any]] = (),
+              phases: Phases | None = None) -> list[dict] | None:
         """Commit ``statements`` (all or none); ``inserted``: the application rows they
         insert, added to the link index once committed and before this returns. Returns the
-        :class:`ReadBack` rows about ``inserted`` (None without a read-back or insert)."""
+        :class:`ReadBack` rows about ``inserted`` (None without a read-back or insert).
+        ``phases``: gets the wait for the committer (``commit-wait``) and the transaction
+        (``commit``)."""
         pending = _Pending(list(statements), list(inserted))
         self._enqueue(pending)
         pending.done.wait()
+        if phases is not None:
+            now = time.perf_counter()
+            began = pending.began if pending.began is not None else now
+            phases.add("commit-wait", began - pending.queued_at)
+            phases.add("commit", now - began)
         if pending.error is not None:
             raise pending.error
         return pending.read
@@ -202,6 +213,9 @@ class GroupCommit:
                      time.perf_counter() - started)
 
     def _commit(self, group: list[_Pending]) -> None:
+        began = time.perf_counter()
+        for pending in group:
+            pending.began = began
         try:
             self._transaction(group)
         except Exception as exc:

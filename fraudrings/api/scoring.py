@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from fraudrings.api import ringstore
 from fraudrings.api.assembly import application_scores, assemble
 from fraudrings.api.commits import GroupCommit, QuietCheckpoint, ReadBack
 from fraudrings.api.gnn import GnnResult, GnnScorer
+from fraudrings.api.locks import KeyedLocks
 from fraudrings.api.models import ApplicationIn
 from fraudrings.api.neighbourhood import (
     RING_LINKS,
@@ -48,6 +50,7 @@ from fraudrings.api.neighbourhood import (
     fetch,
     identifiers_each_statement,
 )
+from fraudrings.api.timing import Phases
 from fraudrings.api.validation import validate_application
 from fraudrings.graph import schema
 from fraudrings.graph.linkindex import LinkIndex
@@ -61,7 +64,6 @@ BURST_DAYS = 14
 #: strength lets the flags count in a ring's score without outweighing its own structure.
 FLAG_STRENGTH = 0.5
 _APP, _KEY = schema.APPLICATION.label, schema.APPLICATION.key
-_LOCK_STRIPES = 64
 _APP_PROPS = tuple(p.name for p in schema.APPLICATION.properties)
 
 
@@ -94,7 +96,7 @@ class Assessor:
         self.thresholds = thresholds or Thresholds()
         self.gnn = gnn
         self.params = params or AssemblyParams()
-        self._id_locks = [threading.Lock() for _ in range(_LOCK_STRIPES)]
+        self._id_locks = KeyedLocks()
         self._ring_lock = threading.Lock()
         # the store's only writer keeps its ring links in memory (see linkindex)
         self.links = LinkIndex(store) if link_index and store.traits.sole_writer else None
@@ -107,11 +109,17 @@ class Assessor:
         self.commits = GroupCommit(store, links=self.links, quiet=quiet, read_back=read_back)
 
     # -- POST /v1/applications ------------------------------------------------------------
-    def submit(self, body: ApplicationIn) -> tuple[bool, dict[str, Any]]:
-        """Store (unless it is a replay) and assess; returns (created, assessment)."""
-        row = validate_application(body.contract_row())
+    def submit(self, body: ApplicationIn,
+               phases: Phases | None = None) -> tuple[bool, dict[str, Any]]:
+        """Store (unless it is a replay) and assess; returns (created, assessment).
+        ``phases``: gets the time of each step (:mod:`fraudrings.api.timing`)."""
+        phases = phases if phases is not None else Phases()
+        with phases.span("validate"):
+            row = validate_application(body.contract_row())
         app_id = row["application_id"]
-        with self._id_locks[hash(app_id) % _LOCK_STRIPES]:
+        phases.add("store", 0.0)  # first in the header: the path's order
+        started, before = time.perf_counter(), dict(phases.spans)
+        with self._id_locks.hold(app_id):
             # Most ids are new: ask the store first only when the link index knows the id (a
             # replay or a conflict). Without an index the insert itself finds out: the store
             # refuses a stored id, and then the lookup below tells a replay from a conflict.
@@ -122,7 +130,7 @@ class Assessor:
             read_back: list[list[dict] | None] = []
 
             def write(statements: Sequence[Statement]) -> None:
-                read_back.append(self.commits.write(statements, inserted=[row]))
+                read_back.append(self.commits.write(statements, inserted=[row], phases=phases))
 
             if created:
                 try:  # False: another writer (a second server on one Neo4j) stored it first
@@ -131,7 +139,12 @@ class Assessor:
                     if not self._stored(row):
                         raise
                     created = False
-        return created, self.assess(row, read_back[-1] if created and read_back else None)
+        # "store" is the rest of the block: the lock, the statements, a replay's lookup
+        committing = sum(phases.spans.get(k, 0.0) - before.get(k, 0.0)
+                         for k in ("commit-wait", "commit"))
+        phases.add("store", time.perf_counter() - started - committing)
+        return created, self.assess(row, read_back[-1] if created and read_back else None,
+                                    phases)
 
     def _stored(self, row: dict[str, Any]) -> bool:
         """Whether the store holds the application; :class:`Conflict` if with other content."""
@@ -142,12 +155,32 @@ class Assessor:
                            "content")
         return bool(stored)
 
-    def assess(self, row: dict[str, Any],
-               read_back: list[dict] | None = None) -> dict[str, Any]:
+    def assess(self, row: dict[str, Any], read_back: list[dict] | None = None,
+               phases: Phases | None = None) -> dict[str, Any]:
         """``read_back``: its own identifiers, read in the transaction that stored it."""
+        phases = phases if phases is not None else Phases()
         app_id = row["application_id"]
-        gnn = self.gnn.score(self.store, app_id, self.links) if self.gnn is not None else None
-        nb = fetch(self.store, app_id, row, self.links, read_back)
+        gnn = None
+        if self.gnn is not None and self.gnn.enabled:
+            with phases.span("gnn"):
+                gnn = self.gnn.score(self.store, app_id, self.links)
+        with phases.span("neighbourhood"):
+            nb = fetch(self.store, app_id, row, self.links, read_back)
+        with phases.span("ring"):
+            ring, score, ring_out = self._ring(app_id, nb, gnn)
+        score = round(float(score), 4)
+        with phases.span("evidence"):
+            evidence = self._evidence(row, nb, gnn, ring_out)
+        return {
+            "application_id": app_id, "score": score,
+            "gnn_score": gnn.score if gnn else None,
+            "recommendation": self.thresholds.recommend(score),
+            "ring": ring_out, "evidence": evidence,
+        }
+
+    def _ring(self, app_id: str, nb: Neighbourhood, gnn: GnnResult | None,
+              ) -> tuple[Ring | None, float, dict[str, Any] | None]:
+        """The ring it joins or forms (persisted) and its score, with the ring's view."""
         ring, score = self._rings(nb, gnn)
         ring_out = None
         if ring is None:
@@ -165,14 +198,7 @@ class Assessor:
                     write=self.commits.write)
             score = max(score, ring_score)
             ring_out = ringstore.ring_view(self.store, ring_id)
-        score = round(float(score), 4)
-        evidence = self._evidence(row, nb, gnn, ring_out)
-        return {
-            "application_id": app_id, "score": score,
-            "gnn_score": gnn.score if gnn else None,
-            "recommendation": self.thresholds.recommend(score),
-            "ring": ring_out, "evidence": evidence,
-        }
+        return ring, score, ring_out
 
     def _rings(self, nb: Neighbourhood, gnn: GnnResult | None) -> tuple[Ring | None, float]:
         app_id = nb.application_id

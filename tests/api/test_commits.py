@@ -14,6 +14,7 @@ import pytest
 from fraudrings.api import auth
 from fraudrings.api.app import create_app
 from fraudrings.api.commits import GroupCommit, QuietCheckpoint, ReadBack
+from fraudrings.api.timing import Phases
 from fraudrings.graph.backends.ladybug.store import LadybugStore
 from fraudrings.graph.store import GraphStore, Statement
 
@@ -226,3 +227,24 @@ def test_the_api_folds_when_quiet_by_default_and_as_told(ladybug_store: LadybugS
     told = QuietCheckpoint(after_s=None)
     assert create_app(ladybug_store, keys=keys,
                       quiet_checkpoint=told).state.assessor.commits.quiet is told
+
+
+def test_a_caller_learns_how_long_it_queued_and_how_long_its_transaction_took(
+        store: GraphStore) -> None:
+    gate = Gate(store)
+    commits = GroupCommit(gate)  # type: ignore[arg-type]
+    first, second = Phases(), Phases()
+    with ThreadPoolExecutor(2) as pool:
+        held = pool.submit(commits.write, [create("T-0")], (), first)
+        assert gate.entered.wait(timeout=30)
+        behind = pool.submit(commits.write, [create("T-1")], (), second)
+        while commits.queued < 1:
+            threading.Event().wait(0.01)
+        time.sleep(0.3)  # the first transaction takes 0.3 s
+        gate.open.set()
+        held.result(timeout=60)
+        behind.result(timeout=60)
+    commits.close()
+    # the first spent the 0.3 s in its own transaction, the second queued behind it
+    assert first.spans["commit"] >= 0.3 > first.spans["commit-wait"]
+    assert second.spans["commit-wait"] >= 0.3 > second.spans["commit"]
