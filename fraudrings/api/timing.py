@@ -13,7 +13,8 @@ The steps do not overlap and each is where a request can wait:
 * ``validate``: the input contract's checks;
 * ``store``: the per-id lock and building the insert (a replay's or a conflict's lookup too);
 * ``commit-wait``: queued for the group commit while the transaction before it commits;
-* ``commit``: its group's transaction (with the read-back of its own identifiers on Neo4j);
+* ``commit``: its group's transaction (with the read-back of its own identifiers on Neo4j),
+  until the request's thread runs again (a woken thread may wait for the GIL);
 * ``gnn``, ``neighbourhood``, ``ring`` (assembly, the ring lock, the ring's write and view),
   ``evidence`` (the neighbour rings it reports);
 * ``total``: the handler from its start to its answer; what a caller sees beyond it is HTTP,
