@@ -1,9 +1,10 @@
 """Where one request's time went, in the ``Server-Timing`` response header (W3C Server Timing).
 
 Every ``POST /v1/applications`` answer carries the wall time of each step of the underwriting
-path, e.g. ``Server-Timing: queue;dur=0.21, validate;dur=0.08, store;dur=0.15,
-commit-wait;dur=3.40, commit;dur=4.02, neighbourhood;dur=1.10, ring;dur=0.02,
-evidence;dur=0.05, total;dur=9.13`` (milliseconds). An underwriting system can log it beside
+path in milliseconds, as ``name;dur=MS`` (one answer from ``fraudrings serve`` on a new
+LadybugDB store: ``queue;dur=0.32, validate;dur=0.33, store;dur=0.21, commit-wait;dur=0.06,
+commit;dur=18.29, gnn;dur=0.01, neighbourhood;dur=4.62, ring;dur=0.17, evidence;dur=0.11,
+total;dur=24.49``). An underwriting system can log it beside
 its own timings, a browser's developer tools draw it, and ``bench/api.py`` attributes its
 slowest requests to the steps that held them up.
 
